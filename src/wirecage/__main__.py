@@ -1,0 +1,5 @@
+import sys
+
+from wirecage.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Profiles: the typed model, the .conf and TOML readers and writers, the profile store."""
