@@ -47,7 +47,7 @@ _libc.mount.argtypes = [
     ctypes.c_ulong,
     ctypes.c_char_p,
 ]
-_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+_libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
 _libc.signalfd.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
 
 
@@ -78,9 +78,7 @@ def mount(
     def enc(s: str | None) -> bytes | None:
         return None if s is None else os.fsencode(s)
 
-    _check(
-        _libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), "mount", target
-    )
+    _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), "mount", target)
 
 
 def set_parent_death_signal(signum: int) -> None:

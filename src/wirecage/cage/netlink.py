@@ -155,6 +155,5 @@ class Rtnetlink:
         if destination.prefixlen:
             body += _attr(RTA_DST, destination.network_address.packed)
         body += _attr(RTA_OIF, struct.pack("=i", index))
-        self._request(
-            RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, body, f"add route {destination} via link {index}"
-        )
+        what = f"add route {destination} via link {index}"
+        self._request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, body, what)

@@ -48,9 +48,7 @@ def user_namespace_problem() -> CageError | None:
             hint=HINT_DEBIAN,
         )
     if _read_int(MAX_USER_NAMESPACES) == 0:
-        return CageError(
-            "user namespaces are disabled (user.max_user_namespaces=0)", hint=HINT_MAX
-        )
+        return CageError("user namespaces are disabled (user.max_user_namespaces=0)", hint=HINT_MAX)
     return None
 
 

@@ -1,8 +1,8 @@
 """The cage's TUN device: IP packets in and out of the kernel through one file descriptor.
 
-``/dev/net/tun`` is opened on the host, as a prerequisite check (its permissions are those of
-the host's device node); the device itself is created by ``TUNSETIFF`` later, inside the
-cage, because a TUN device is born in the network namespace of the process that names it.
+A TUN device is born in the network namespace that was current when ``/dev/net/tun`` was
+*opened* (not when ``TUNSETIFF`` names it), so the cage opens it only after entering its
+namespaces; on the host it is opened and closed once, as a check of its permissions.
 ``IFF_NO_PI`` makes every read and write exactly one IP packet, without a 4-byte header.
 
 The device lives as long as its file descriptor: when wirecage exits or is killed, the

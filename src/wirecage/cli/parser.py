@@ -13,13 +13,44 @@ from wirecage import __version__
 PROG = "wirecage"
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that can take a command after ``--`` verbatim.
+
+    With ``command_dest`` set, everything after the first ``--`` is stored there untouched,
+    so that ``wirecage up work --wait -- ssh -v host`` gives wirecage ``--wait`` and ssh
+    ``-v``, and ``wirecage up --wg-... -- ls`` does not mistake ``ls`` for a profile.
+    """
+
+    command_dest: str | None = None
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        if self.command_dest is None or args is None or "--" not in args:
+            return super().parse_known_args(args, namespace)
+        args = list(args)
+        cut = args.index("--")
+        namespace, extras = super().parse_known_args(args[:cut], namespace)
+        if getattr(namespace, self.command_dest, None):
+            self.error("give the command after --, not before it")
+        setattr(namespace, self.command_dest, args[cut + 1 :])
+        return namespace, extras
+
+
+def _add_common(parser: argparse.ArgumentParser, *, after_command: bool = False) -> None:
+    def default(value):
+        # After a subcommand nothing is set unless given, so `wirecage -v up` keeps its -v.
+        return argparse.SUPPRESS if after_command else value
+
     parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="show each step (repeatable)"
+        "-v", "--verbose", action="count", default=default(0), help="show each step (repeatable)"
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="show only errors")
     parser.add_argument(
-        "--debug", action="store_true", help="show tracebacks for errors (for bug reports)"
+        "-q", "--quiet", action="store_true", default=default(False), help="show only errors"
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="show tracebacks for errors (for bug reports)",
     )
 
 
@@ -30,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _add_common(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     _add_up(sub)
     _add_profile(sub)
@@ -42,9 +73,13 @@ def _add_up(sub) -> None:
     up = sub.add_parser(
         "up",
         help="run a command in a cage whose only network is a profile's tunnel",
+        usage="%(prog)s [options] [PROFILE] [-- COMMAND [ARG ...]]",
         description="Run COMMAND (default: $SHELL) as the calling user in a cage whose only "
-        "network is the WireGuard tunnel of PROFILE. Exits with the command's status.",
+        "network is the WireGuard tunnel of PROFILE. Exits with the command's status "
+        "(125: wirecage failed, 126: cannot execute, 127: not found, 128+N: killed by signal N).",
     )
+    up.command_dest = "cmd"
+    _add_common(up, after_command=True)
     up.add_argument("profile", nargs="?", metavar="PROFILE", help="profile name or path")
     up.add_argument("--wg-public-key", metavar="KEY", help="ad-hoc profile: the peer's public key")
     up.add_argument(
@@ -74,7 +109,10 @@ def _add_up(sub) -> None:
         help="how long --wait waits for the handshake (default: %(default)s)",
     )
     up.add_argument(
-        "cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the command and its arguments"
+        "cmd",
+        nargs="*",
+        metavar="COMMAND",
+        help="the command and its arguments, after -- (default: $SHELL)",
     )
     up.set_defaults(handler="wirecage.cli.up_cmd:cmd_up")
 

@@ -12,7 +12,7 @@ import errno
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 log = logging.getLogger("wirecage.datapath")
@@ -80,23 +80,22 @@ class UdpSockets:
         count = self.send_errors.get(name, 0)
         self.send_errors[name] = count + 1
         if count == 0:
-            log.warning(
-                "cannot send to %s: %s (reported once)", _fmt(endpoint), _strerror(err)
-            )
+            log.warning("cannot send to %s: %s (reported once)", _fmt(endpoint), _strerror(err))
 
-    def drain(self, fd: int, handle: Callable[[bytes, Address], None]) -> None:
-        """Read up to DRAIN_BATCH datagrams from the socket ``fd`` and pass each on."""
-        sock = self._by_fd(fd)
-        recvfrom = sock.recvfrom
+    def drain(self, fd: int) -> list[tuple[bytes, Address]]:
+        """Read up to DRAIN_BATCH datagrams from the socket ``fd``."""
+        recvfrom = self._by_fd(fd).recvfrom
+        datagrams = []
         for _ in range(DRAIN_BATCH):
             try:
                 data, addr = recvfrom(RECV_SIZE)
             except BlockingIOError:
-                return
+                break
             except OSError:
                 # An ICMP error queued on the socket (e.g. ECONNREFUSED): nothing to read.
                 continue
-            handle(data, (addr[0], addr[1]))
+            datagrams.append((data, (addr[0], addr[1])))
+        return datagrams
 
     def _by_fd(self, fd: int) -> socket.socket:
         for sock in self.sockets.values():

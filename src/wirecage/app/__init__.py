@@ -1,0 +1,1 @@
+"""Use cases composing the layers: ``up`` (later ``exec``, ``status``)."""

@@ -1,0 +1,80 @@
+"""Stage 1 on the host: resolving the peers' endpoints and choosing the MTU.
+
+Names are resolved once, on the host's network, before the cage exists (inside it there is
+no resolver but the tunnel's). Temporary failures (``EAI_AGAIN``: no network yet, a slow
+resolver) are retried with a growing pause; permanent ones end wirecage with the name, the
+peer and the resolver's reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Callable, Sequence
+
+from wirecage.errors import CageError
+from wirecage.profiles.model import Endpoint, Peer
+
+log = logging.getLogger("wirecage")
+
+# Pauses between attempts when resolution fails temporarily: about 8 s in all.
+RESOLVE_RETRY_PAUSES = (0.25, 0.5, 1.0, 2.0, 4.0)
+DEFAULT_MTU = 1420
+# IPv6 (40) + UDP (8) + WireGuard's header and tag (32), as wg-quick counts it.
+WIREGUARD_OVERHEAD = 80
+IP_MTU = 14  # from <linux/in.h>; Python's socket module does not export it
+
+
+def resolve_endpoint(
+    peer: Peer,
+    endpoint: Endpoint,
+    *,
+    pauses: Sequence[float] = RESOLVE_RETRY_PAUSES,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[str, int]:
+    """The first address for ``endpoint``, as ``(ip, port)``."""
+    attempt = 0
+    while True:
+        try:
+            infos = socket.getaddrinfo(
+                endpoint.host, endpoint.port, type=socket.SOCK_DGRAM, proto=socket.IPPROTO_UDP
+            )
+        except socket.gaierror as exc:
+            if exc.errno == socket.EAI_AGAIN and attempt < len(pauses):
+                log.info("resolving %s failed temporarily; retrying", endpoint.host)
+                sleep(pauses[attempt])
+                attempt += 1
+                continue
+            kind = "temporarily (gave up)" if exc.errno == socket.EAI_AGAIN else "permanently"
+            raise CageError(
+                f"cannot resolve the endpoint {endpoint} of peer {peer.public_key.short()}: "
+                f"{exc.strerror} ({kind})",
+                hint="check the Endpoint in the profile and the host's DNS",
+            ) from None
+        family, _type, _proto, _canon, sockaddr = infos[0]
+        return (str(sockaddr[0]), int(sockaddr[1]))
+
+
+def path_mtu(address: tuple[str, int]) -> int | None:
+    """The MTU of the host's route towards ``address``, or None without a route."""
+    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(address)  # connecting a UDP socket sends nothing
+            if family == socket.AF_INET6:
+                return sock.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_MTU)
+            return sock.getsockopt(socket.IPPROTO_IP, IP_MTU)
+        except OSError as exc:
+            log.warning("no route from this host to the endpoint %s: %s", address[0], exc.strerror)
+            return None
+
+
+def choose_mtu(profile_mtu: int | None, endpoints: Sequence[tuple[str, int]]) -> int:
+    """The profile's MTU, else the smallest path MTU towards the endpoints minus 80."""
+    if profile_mtu:
+        return profile_mtu
+    mtus = [m for m in (path_mtu(e) for e in endpoints) if m]
+    if not mtus:
+        return DEFAULT_MTU
+    return min(mtus) - WIREGUARD_OVERHEAD

@@ -1,0 +1,1 @@
+"""The cage: namespaces, TUN device, rtnetlink, DNS overlay, and the cage's processes."""
