@@ -241,7 +241,12 @@ class Up:
         stack.callback(signals.close)
         init = spawn_init(spec)
         stack.callback(init.close)
-        log.info("cage ready; command: %s", argv[0])
+        log.info("cage ready")
+
+        def start_command() -> None:
+            if not init.command_started:
+                log.info("command started: %s", argv[0])
+                init.start_command()
 
         loop = EventLoop(tunnel, tun_fd, udp)
         stack.callback(loop.close)
@@ -254,7 +259,7 @@ class Up:
                     log.info("handshake with peer %s completed", event.peer.short())
                 completed.add(event.peer)
                 if not init.command_started:
-                    init.start_command()
+                    start_command()
                     for handle in wait_timer:
                         loop.cancel(handle)
             elif isinstance(event, HandshakeTimedOut) and event.peer not in completed:
@@ -303,7 +308,7 @@ class Up:
         if req.wait:
             wait_timer.append(loop.call_at(now + req.wait_timeout, on_wait_timeout))
         else:
-            init.start_command()
+            start_command()
         loop.process(tunnel.initiate_handshakes(now))
 
         status = loop.run()

@@ -1,0 +1,58 @@
+"""Fixtures of the cage tests: a world-readable copy of the code, a usable /dev/net/tun, and
+the namespace topology with wireguard-go peers (see cagenet.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from topology import cleanup_stale
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "wirecage"
+TUN = "/dev/net/tun"
+
+
+@pytest.fixture(scope="session")
+def src_copy() -> Iterator[Path]:
+    """The source tree where ``nobody`` can read it (the checkout may be under /root)."""
+    base = Path(tempfile.mkdtemp(prefix="wc-src-"))
+    shutil.copytree(SRC, base / "wirecage", ignore=shutil.ignore_patterns("__pycache__"))
+    for root, _dirs, files in os.walk(base):
+        os.chmod(root, 0o755)
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o644)
+    try:
+        yield base
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def usable_tun() -> Iterator[None]:
+    """/dev/net/tun readable and writable by everyone (as most distributions ship it)."""
+    if not os.path.exists(TUN):
+        pytest.skip(f"{TUN} does not exist")
+    mode = stat.S_IMODE(os.stat(TUN).st_mode)
+    os.chmod(TUN, 0o666)
+    try:
+        yield
+    finally:
+        os.chmod(TUN, mode)
+
+
+@pytest.fixture(scope="module")
+def net(src_copy, usable_tun):
+    from cage.cagenet import CageNet
+    from topology import _NETNS_PROBLEM, _WGGO_PROBLEM
+
+    if _NETNS_PROBLEM or _WGGO_PROBLEM:
+        pytest.skip(_NETNS_PROBLEM or _WGGO_PROBLEM)
+    cleanup_stale()
+    with CageNet(src_copy) as world:
+        yield world
