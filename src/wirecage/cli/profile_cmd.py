@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from wirecage.errors import EXIT_FAILURE, EXIT_USAGE, ProfileError, UsageError, WirecageError
@@ -95,7 +96,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_table(rows: list[tuple[str, ...]]) -> None:
+def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(r[i]) for r in rows if not r[i].startswith("invalid:")) for i in range(4)]
     for row in rows:
         if row[2].startswith("invalid:"):

@@ -113,10 +113,10 @@ def read_toml(
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         at = _TOML_ERROR_AT.search(message)
-        where = f":{at.group(1)}" if at else ""
+        at_line = f":{at.group(1)}" if at else ""
         message = _TOML_ERROR_AT.sub("", message)
         raise ProfileError(
-            f"{source}{where}: not valid TOML: {message}",
+            f"{source}{at_line}: not valid TOML: {message}",
             hint="'man 5 wirecage-profile' shows the TOML schema",
         ) from None
 
