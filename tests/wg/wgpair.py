@@ -11,6 +11,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from wgpackets import udp4
+
 from wirecage.wg.keys import PresharedKey, PrivateKey
 from wirecage.wg.tunnel import (
     Deliver,
@@ -21,7 +23,6 @@ from wirecage.wg.tunnel import (
     Transmit,
     Tunnel,
 )
-from wgpackets import udp4
 
 A_ENDPOINT = ("198.51.100.1", 51820)
 B_ENDPOINT = ("198.51.100.2", 51821)
@@ -122,9 +123,8 @@ class PeerPair:
                         datagrams = self.link_filter(origin, out.data)
                     for data in datagrams:
                         self.wire_log.append((origin.name, data))
-                        pending.append(
-                            (target, target.tunnel.receive_datagram(data, origin.endpoint, self.now))
-                        )
+                        outs = target.tunnel.receive_datagram(data, origin.endpoint, self.now)
+                        pending.append((target, outs))
                 elif isinstance(out, Deliver):
                     origin.delivered.append(out.packet)
                 elif isinstance(out, Dropped):

@@ -9,9 +9,9 @@ both seeded from the protocol name and the responder's static key:
 
 Initiation (148 bytes), built by the initiator and replayed step by step by the responder:
 
-    C = KDF1(C, E_i^pub);               H = HASH(H || E_i^pub)
-    (C, k) = KDF2(C, DH(E_i, S_r));     static    = AEAD(k, 0, S_i^pub, H);   H = HASH(H || static)
-    (C, k) = KDF2(C, DH(S_i, S_r));     timestamp = AEAD(k, 0, TAI64N(), H);  H = HASH(H || timestamp)
+    C = KDF1(C, E_i^pub);            H = HASH(H || E_i^pub)
+    (C, k) = KDF2(C, DH(E_i, S_r));  static = AEAD(k, 0, S_i^pub, H);     H = HASH(H || static)
+    (C, k) = KDF2(C, DH(S_i, S_r));  timestamp = AEAD(k, 0, TAI64N(), H); H = HASH(H || timestamp)
 
 Response (92 bytes):
 

@@ -39,7 +39,8 @@ class ReplayWindow:
             return True
         if last - counter > WINDOW_SIZE:
             return False
-        return not (self._ring[(counter >> BLOCK_BITS_LOG) & _BLOCK_MASK] >> (counter & _BIT_MASK)) & 1
+        block = self._ring[(counter >> BLOCK_BITS_LOG) & _BLOCK_MASK]
+        return not (block >> (counter & _BIT_MASK)) & 1
 
     def accept(self, counter: int) -> bool:
         """Record an authenticated ``counter``; False if it was a replay after all."""

@@ -55,7 +55,6 @@ from .constants import (
     MAX_TIMER_HANDSHAKES,
     MESSAGE_COOKIE_REPLY,
     MESSAGE_HANDSHAKE_INITIATION,
-    MESSAGE_HANDSHAKE_RESPONSE,
     MESSAGE_TRANSPORT_DATA,
     REJECT_AFTER_MESSAGES,
     REJECT_AFTER_TIME,
@@ -129,9 +128,7 @@ class Transmit:
 
     def __eq__(self, other: object) -> bool:
         return (
-            type(other) is Transmit
-            and other.data == self.data
-            and other.endpoint == self.endpoint
+            type(other) is Transmit and other.data == self.data and other.endpoint == self.endpoint
         )
 
     def __repr__(self) -> str:
@@ -710,8 +707,10 @@ class Tunnel:
             return
         if self._load.record(now) and not checker.check_mac2(data, src, now):
             # Under load: prove you can receive at your address before we do any DH.
-            sender = INITIATION.unpack(data)[1] if kind == MESSAGE_HANDSHAKE_INITIATION else (
-                RESPONSE.unpack(data)[1]
+            sender = (
+                INITIATION.unpack(data)[1]
+                if kind == MESSAGE_HANDSHAKE_INITIATION
+                else (RESPONSE.unpack(data)[1])
             )
             reply = checker.create_reply(data, sender, src, now, self._randbytes)
             out.append(Transmit(reply, src))
