@@ -32,6 +32,12 @@ from topology import (
     requires_wggo,
     veth_pair,
 )
+from wirecage.wg.constants import (
+    KEEPALIVE_TIMEOUT,
+    MAX_TIMER_HANDSHAKES,
+    REKEY_AFTER_TIME,
+    REKEY_TIMEOUT,
+)
 from wirecage.wg.keys import PresharedKey, PrivateKey, PublicKey
 from wirecage.wg.tunnel import PeerConfig, Tunnel
 
@@ -167,3 +173,86 @@ def test_we_initiate_ping_and_udp_echo(make_setup):
     (stats,) = driver.tunnel.peer_stats()
     assert stats.last_handshake is not None and stats.rx_bytes > 0 and stats.tx_bytes > 0
     assert stats.drops == {}
+
+
+def test_wireguard_go_initiates_towards_us(make_setup):
+    setup = make_setup(wg_knows_endpoint=True)
+    driver = setup.driver()
+    pinger = setup.peer.popen(
+        ["ping", "-c", "3", "-i", "0.2", "-W", "5", CLIENT_TUNNEL],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    driver.run_until(lambda: pinger.poll() is not None, timeout=60, what="ping from the peer")
+    output = pinger.stdout.read().decode() if pinger.stdout else ""
+    assert pinger.returncode == 0, output
+    # We answered as responder: our first datagram was a response, never an initiation.
+    assert driver.sent[0][0] == 2
+    assert all(d[0] != 1 for d in driver.sent)
+    assert driver.completed == 1  # the responder's session was confirmed by their data
+    ping(driver, 1)  # and our own traffic uses the session they started
+
+
+def test_with_preshared_key(make_setup):
+    setup = make_setup(psk=True)
+    driver = setup.driver()
+    ping(driver, 1)
+    udp_echo(driver, b"psk")
+    assert setup.wg.dump()[0].preshared_key is not None
+
+
+def test_wrong_preshared_key_gives_no_session_and_a_clear_reason(make_setup):
+    setup = make_setup(psk=True)
+    driver = setup.driver(psk=PresharedKey.generate(random.Random(99).randbytes))
+    driver.send(icmp_echo(CLIENT_TUNNEL, PEER_TUNNEL, ident=0x77, seq=1))
+    driver.run_until(
+        lambda: "handshake_decrypt_failed" in driver.drop_reasons(),
+        what="the response to fail authentication",
+    )
+    assert driver.completed == 0 and driver.delivered == []
+
+
+def test_wrong_peer_key_times_out_with_a_reason(make_setup):
+    setup = make_setup()
+    stranger = PrivateKey.generate(random.Random(98).randbytes).public_key()
+    driver = setup.driver(their_public=stranger)
+    driver.send(icmp_echo(CLIENT_TUNNEL, PEER_TUNNEL, ident=0x77, seq=1))
+    # wireguard-go silently ignores initiations whose mac1 is not for its key; fast-forward
+    # our clock through the retransmissions instead of waiting 90 real seconds.
+    for _ in range(40):
+        driver.run_for(0.05)
+        driver.advance_clock(REKEY_TIMEOUT + 1)
+        if driver.timed_out:
+            break
+    assert driver.timed_out == 1
+    assert driver.drop_reasons() == ["handshake_gave_up"]
+    assert sum(1 for d in driver.sent if d[0] == 1) == 1 + MAX_TIMER_HANDSHAKES
+    assert driver.completed == 0 and driver.delivered == []
+    assert setup.wg.dump()[0].latest_handshake == 0
+
+
+def test_rekey_initiated_by_us(make_setup):
+    setup = make_setup()
+    driver = setup.driver()
+    ping(driver, 1)
+    first_index = driver.sent[-1][4:8]
+    driver.advance_clock(REKEY_AFTER_TIME + 1)
+    ping(driver, 2)  # still on the old session; sending it triggers the rekey
+    driver.run_until(lambda: driver.completed == 2, what="the rekey handshake")
+    ping(driver, 3)
+    assert driver.sent[-1][4:8] != first_index  # the new session carries the traffic
+    assert driver.drop_reasons() == []
+
+
+def test_recovery_after_wireguard_go_restarts(make_setup):
+    setup = make_setup()
+    driver = setup.driver()
+    ping(driver, 1)
+    setup.wg.restart()
+    # Our session is dead on their side: data goes unanswered until our new_handshake
+    # timer (KEEPALIVE_TIMEOUT + REKEY_TIMEOUT after unanswered data) starts a handshake.
+    driver.send(icmp_echo(CLIENT_TUNNEL, PEER_TUNNEL, ident=0x77, seq=2))
+    driver.run_for(0.3)
+    driver.advance_clock(KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + 1)
+    driver.run_until(lambda: driver.completed == 2, what="a new handshake after the restart")
+    ping(driver, 3)

@@ -34,6 +34,7 @@ class CoreDriver:
         self.dropped: list[Dropped] = []
         self.completed = 0
         self.timed_out = 0
+        self.sent: list[bytes] = []
 
     def now(self) -> float:
         return time.clock_gettime(time.CLOCK_BOOTTIME) + self.offset
@@ -45,6 +46,7 @@ class CoreDriver:
         for out in outputs:
             if isinstance(out, Transmit):
                 self.sock.sendto(out.data, out.endpoint)
+                self.sent.append(out.data)
             elif isinstance(out, Deliver):
                 self.delivered.append(out.packet)
                 if self.answer_pings:
