@@ -27,7 +27,17 @@ B_EP = ("198.51.100.2", 51820)
 
 def ipv4_packet(size: int) -> bytes:
     header = struct.pack(
-        "!BBHHHBBH4s4s", 0x45, 0, size, 1, 0, 64, 17, 0, bytes([10, 77, 0, 1]), bytes([10, 77, 0, 2])
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        size,
+        1,
+        0,
+        64,
+        17,
+        0,
+        bytes([10, 77, 0, 1]),
+        bytes([10, 77, 0, 2]),
     )
     return header + bytes(size - len(header))
 
@@ -36,10 +46,20 @@ def pair() -> tuple[Tunnel, Tunnel]:
     rng = random.Random(1)
     ka, kb = PrivateKey.generate(rng.randbytes), PrivateKey.generate(rng.randbytes)
     now = 100.0
-    a = Tunnel(ka, [PeerConfig(kb.public_key(), endpoint=B_EP, allowed_ips=["10.77.0.2/32"])],
-               now=now, randbytes=os.urandom, wall_time=time.time)
-    b = Tunnel(kb, [PeerConfig(ka.public_key(), endpoint=A_EP, allowed_ips=["10.77.0.1/32"])],
-               now=now, randbytes=os.urandom, wall_time=time.time)
+    a = Tunnel(
+        ka,
+        [PeerConfig(kb.public_key(), endpoint=B_EP, allowed_ips=["10.77.0.2/32"])],
+        now=now,
+        randbytes=os.urandom,
+        wall_time=time.time,
+    )
+    b = Tunnel(
+        kb,
+        [PeerConfig(ka.public_key(), endpoint=A_EP, allowed_ips=["10.77.0.1/32"])],
+        now=now,
+        randbytes=os.urandom,
+        wall_time=time.time,
+    )
     (init,) = a.initiate_handshakes(now)
     (resp,) = b.receive_datagram(init.data, A_EP, now)
     outs = a.receive_datagram(resp.data, B_EP, now)
@@ -86,12 +106,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sizes", default="1420,64")
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, {args.packets} packets, batch {args.batch}, "
-          f"best of {args.rounds}")
+    print(
+        f"python {sys.version.split()[0]}, {args.packets} packets, batch {args.batch}, "
+        f"best of {args.rounds}"
+    )
     for size in (int(s) for s in args.sizes.split(",")):
         enc, dec = run(size, args.packets, args.batch, args.rounds)
-        print(f"{size:5d} B  encapsulate {enc:10,.0f} pkt/s ({enc * size * 8 / 1e9:5.2f} Gbit/s)"
-              f"   decapsulate {dec:10,.0f} pkt/s ({dec * size * 8 / 1e9:5.2f} Gbit/s)")
+        print(
+            f"{size:5d} B  encapsulate {enc:10,.0f} pkt/s ({enc * size * 8 / 1e9:5.2f} Gbit/s)"
+            f"   decapsulate {dec:10,.0f} pkt/s ({dec * size * 8 / 1e9:5.2f} Gbit/s)"
+        )
 
 
 if __name__ == "__main__":

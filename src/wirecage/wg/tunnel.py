@@ -169,7 +169,7 @@ class Dropped(_PeerEvent):
     Reasons: invalid_packet, no_route, no_endpoint, queue_full, handshake_gave_up,
     keys_zeroed, invalid_message, bad_mac1, cookie_sent, bad_cookie_reply, unknown_index,
     unknown_peer, handshake_decrypt_failed, handshake_bad_ephemeral, handshake_bad_static,
-    handshake_replay, handshake_flood, handshake_unexpected, handshake_dh_failed,
+    handshake_replay, handshake_flood, handshake_dh_failed,
     session_expired, replay, decrypt_failed, invalid_inner_packet, disallowed_source.
     """
 
