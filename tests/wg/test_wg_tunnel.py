@@ -479,3 +479,20 @@ def test_next_deadline_is_none_when_idle_and_set_when_waiting():
     assert deadline is not None
     assert pair.now + REKEY_TIMEOUT <= deadline <= pair.now + REKEY_TIMEOUT + 1 / 3
     assert pair.a.tunnel.handle_timer(pair.now) == []  # nothing due yet
+
+
+def test_under_load_a_source_with_a_cookie_is_still_rate_limited():
+    pair = PeerPair(under_load_threshold=0)
+    pair.send_udp(pair.a, b"x")
+    pair.advance(REKEY_TIMEOUT + 1)
+    assert pair.a.completed == 1
+    with_mac2 = pair.a.sent[1]
+    assert with_mac2[0] == 1 and with_mac2[-16:] != bytes(16)
+    for _ in range(8):  # all at one instant: the bucket (burst 5) runs dry
+        pair.inject(pair.b, with_mac2)
+    reasons = pair.b.drop_reasons()
+    assert reasons.count("handshake_replay") == 5
+    assert reasons[-3:] == ["rate_limited"] * 3
+    pair.advance(1)  # the bucket refills: the (replayed) message reaches Noise again
+    pair.inject(pair.b, with_mac2)
+    assert pair.b.drop_reasons()[-1] == "handshake_replay"

@@ -143,3 +143,34 @@ class LoadMonitor:
         if self._count > self.threshold:
             self._under_load_until = now + 1.0
         return now < self._under_load_until
+
+
+class RateLimiter:
+    """A token bucket per source address for handshake messages under load.
+
+    wireguard-go's values: 20 messages a second with a burst of 5, IPv6 sources counted per
+    /64 (one host usually owns a whole /64). Only senders that proved their address with a
+    valid mac2 reach this point, so a spoofing flood cannot fill anyone else's bucket.
+    """
+
+    PACKETS_PER_SECOND = 20.0
+    BURST = 5.0
+    MAX_ENTRIES = 4096
+
+    def __init__(self) -> None:
+        self._buckets: dict[bytes, tuple[float, float]] = {}
+
+    def allow(self, src: tuple, now: float) -> bool:
+        packed = ipaddress.ip_address(src[0]).packed
+        key = packed if len(packed) == 4 else packed[:8]
+        tokens, last = self._buckets.get(key, (self.BURST, now))
+        tokens = min(self.BURST, tokens + (now - last) * self.PACKETS_PER_SECOND)
+        allowed = tokens >= 1.0
+        if allowed:
+            tokens -= 1.0
+        if len(self._buckets) >= self.MAX_ENTRIES and key not in self._buckets:
+            # Forget sources idle long enough to have refilled their bucket anyway.
+            idle = self.BURST / self.PACKETS_PER_SECOND
+            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < idle}
+        self._buckets[key] = (tokens, now)
+        return allowed

@@ -67,7 +67,7 @@ from .constants import (
     TRANSPORT_MIN_SIZE,
     UNDER_LOAD_HANDSHAKES_PER_SECOND,
 )
-from .cookie import CookieChecker, CookieGenerator, LoadMonitor
+from .cookie import CookieChecker, CookieGenerator, LoadMonitor, RateLimiter
 from .keypair import Keypair
 from .keys import PresharedKey, PrivateKey, PublicKey
 from .messages import (
@@ -167,8 +167,8 @@ class Dropped(_PeerEvent):
     """Something was refused. ``reason`` is a short stable string; ``peer`` may be None.
 
     Reasons: invalid_packet, no_route, no_endpoint, queue_full, handshake_gave_up,
-    keys_zeroed, invalid_message, bad_mac1, cookie_sent, bad_cookie_reply, unknown_index,
-    unknown_peer, handshake_decrypt_failed, handshake_bad_ephemeral, handshake_bad_static,
+    keys_zeroed, invalid_message, bad_mac1, cookie_sent, rate_limited, bad_cookie_reply,
+    unknown_index, unknown_peer, handshake_decrypt_failed, handshake_bad_ephemeral, handshake_bad_static,
     handshake_replay, handshake_flood, handshake_dh_failed,
     session_expired, replay, decrypt_failed, invalid_inner_packet, disallowed_source.
     """
@@ -322,6 +322,7 @@ class Tunnel:
         self._local_initial_hash = RemoteStatic(self.local, self.local.public, None).initial_hash
         self._cookie_checker = CookieChecker(self.local.public)
         self._load = LoadMonitor(under_load_threshold)
+        self._rate_limiter = RateLimiter()
         self._created = now
 
         self._peers: dict[bytes, Peer] = {}
@@ -705,17 +706,18 @@ class Tunnel:
         if not checker.check_mac1(data):
             self._drop_unattributed("bad_mac1", out)
             return
-        if self._load.record(now) and not checker.check_mac2(data, src, now):
-            # Under load: prove you can receive at your address before we do any DH.
-            sender = (
-                INITIATION.unpack(data)[1]
-                if kind == MESSAGE_HANDSHAKE_INITIATION
-                else (RESPONSE.unpack(data)[1])
-            )
-            reply = checker.create_reply(data, sender, src, now, self._randbytes)
-            out.append(Transmit(reply, src))
-            self._drop_unattributed("cookie_sent", out)
-            return
+        if self._load.record(now):
+            if not checker.check_mac2(data, src, now):
+                # Under load: prove you can receive at your address before we do any DH.
+                layout = INITIATION if kind == MESSAGE_HANDSHAKE_INITIATION else RESPONSE
+                sender = layout.unpack(data)[1]
+                reply = checker.create_reply(data, sender, src, now, self._randbytes)
+                out.append(Transmit(reply, src))
+                self._drop_unattributed("cookie_sent", out)
+                return
+            if not self._rate_limiter.allow(src, now):
+                self._drop_unattributed("rate_limited", out)
+                return
         if kind == MESSAGE_HANDSHAKE_INITIATION:
             self._receive_initiation(data, src, now, out)
         else:
