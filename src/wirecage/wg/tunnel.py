@@ -168,8 +168,8 @@ class Dropped(_PeerEvent):
 
     Reasons: invalid_packet, no_route, no_endpoint, queue_full, handshake_gave_up,
     keys_zeroed, invalid_message, bad_mac1, cookie_sent, rate_limited, bad_cookie_reply,
-    unknown_index, unknown_peer, handshake_decrypt_failed, handshake_bad_ephemeral, handshake_bad_static,
-    handshake_replay, handshake_flood, handshake_dh_failed,
+    unknown_index, unknown_peer, handshake_decrypt_failed, handshake_bad_ephemeral,
+    handshake_bad_static, handshake_replay, handshake_flood, handshake_dh_failed,
     session_expired, replay, decrypt_failed, invalid_inner_packet, disallowed_source.
     """
 
