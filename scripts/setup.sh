@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${WIRECAGE_VENV:-/opt/wirecage-venv}
-PACKAGES=(wireguard-go wireguard-tools iperf3 iproute2 tcpdump util-linux procps
+PACKAGES=(wireguard-go wireguard-tools iperf3 iproute2 iputils-ping tcpdump util-linux procps
           zsh fish bash-completion man-db mandoc groff-base python3-venv)
 
 missing=()

@@ -23,3 +23,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             f"CI: {len(skipped)} test(s) skipped; in CI every test must run", red=True
         )
         session.exitstatus = 1
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Namespaces left by an earlier run that was killed would only confuse this one.
+    if os.geteuid() == 0:
+        import topology
+
+        topology.cleanup_stale()

@@ -50,12 +50,17 @@ def _add_up(sub) -> None:
     up.add_argument(
         "--wg-private-key-file", metavar="FILE", help="ad-hoc profile: file with our private key"
     )
-    up.add_argument("--wg-endpoint", metavar="HOST:PORT", help="ad-hoc profile: the peer's endpoint")
+    up.add_argument(
+        "--wg-endpoint", metavar="HOST:PORT", help="ad-hoc profile: the peer's endpoint"
+    )
     up.add_argument(
         "--wg-address", metavar="CIDR", action="append", help="ad-hoc profile: our tunnel address"
     )
     up.add_argument(
-        "--dns", metavar="IP", action="append", help="nameserver inside the cage (overrides profile)"
+        "--dns",
+        metavar="IP",
+        action="append",
+        help="nameserver inside the cage (overrides profile)",
     )
     up.add_argument("--user", metavar="NAME", help="run the command as this user (when root)")
     up.add_argument(
