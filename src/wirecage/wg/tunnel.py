@@ -461,7 +461,8 @@ class Tunnel:
         data = _header(MESSAGE_TRANSPORT_DATA, keypair.remote_index, counter) + (
             keypair.send_aead.encrypt(_nonce(counter), packet, None)
         )
-        out.append(Transmit(data, peer.endpoint))
+        # Every caller has checked that the peer has an endpoint.
+        out.append(Transmit(data, peer.endpoint))  # type: ignore[arg-type]
         peer.tx_bytes += len(data)
         # timersAnyAuthenticatedPacketTraversal, ...Sent, and DataSent for non-keepalives.
         if peer.persistent_keepalive:
@@ -567,6 +568,7 @@ class Tunnel:
         peer.retransmit_handshake = now + REKEY_TIMEOUT + self._jitter()
 
     def _transmit_handshake(self, peer: Peer, data: bytes, now: float, out: list) -> None:
+        assert peer.endpoint is not None  # a handshake is answered to, or sent to, an address
         out.append(Transmit(data, peer.endpoint))
         peer.tx_bytes += len(data)
         if peer.persistent_keepalive:
