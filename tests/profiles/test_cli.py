@@ -1,0 +1,588 @@
+"""Every profile and key command through ``wirecage.cli.main(argv)``, with temporary XDG
+directories (tests/profiles/conftest.py), including the secrets they must not show."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from profiles.keys import CLIENT_PRIVATE, CLIENT_PUBLIC, PSK, SECRETS, SERVER_PUBLIC
+from wirecage.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def run(capsys, *argv: str, stdin: bytes | None = None, monkeypatch=None):
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def import_fixture(capsys, name: str, *extra: str) -> None:
+    code, _, err = run(capsys, "profile", "import", str(FIXTURES / name), *extra)
+    assert code == 0, err
+
+
+# --- list ---------------------------------------------------------------------------------------
+
+
+def test_list_with_no_profiles(capsys, dirs):
+    code, out, err = run(capsys, "profile", "list")
+    assert (code, out) == (0, "")
+    assert "no profiles" in err and str(dirs.user) in err
+    assert run(capsys, "profile", "list", "--names")[:2] == (0, "")
+    assert run(capsys, "profile", "list", "--json")[:2] == (0, "[]\n")
+
+
+def test_list_shows_every_profile_and_survives_a_broken_one(capsys, dirs):
+    import_fixture(capsys, "provider.conf", "--name", "work")
+    import_fixture(capsys, "handwritten.toml")
+    dirs.etc_wireguard.mkdir()
+    (dirs.etc_wireguard / "broken.conf").write_text("[Interface]\nMTU = 1\n")
+    code, out, _ = run(capsys, "profile", "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["NAME", "FORMAT", "ENDPOINT", "ADDRESS", "PATH"]
+    work = next(line for line in lines if line.startswith("work "))
+    assert "198.51.100.7:51820, [2001:db8::7]:51821, vpn.example.net:443" in work
+    assert "10.77.0.2/32, fd77::2/128" in work and str(dirs.user / "work.conf") in work
+    assert any(line.startswith("handwritten ") and "toml" in line for line in lines)
+    broken = next(line for line in lines if line.startswith("broken "))
+    assert "invalid:" in broken and "broken.conf:1: PrivateKey: missing" in broken
+    assert "(+" in broken  # more problems than the first
+
+    code, out, _ = run(capsys, "profile", "list", "--names")
+    assert out == "broken\nhandwritten\nwork\n"
+
+    code, out, _ = run(capsys, "profile", "list", "--json")
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert rows["work"]["endpoints"] == [
+        "198.51.100.7:51820",
+        "[2001:db8::7]:51821",
+        "vpn.example.net:443",
+    ]
+    assert rows["work"]["error"] is None and rows["work"]["format"] == "conf"
+    assert rows["broken"]["error"].endswith("invalid profile (4 problems)")
+    assert len(rows["broken"]["problems"]) == 4
+
+
+def test_list_names_imports_no_cryptography(dirs):
+    (dirs.user).mkdir(parents=True)
+    (dirs.user / "fast.conf").write_text("")
+    code = (
+        "import sys\nfrom wirecage.cli import main\n"
+        "rc = main(['profile', 'list', '--names'])\n"
+        "assert not [m for m in sys.modules if m.startswith('cryptography')], 'imported'\n"
+        "sys.exit(rc)\n"
+    )
+    src = Path(__file__).resolve().parents[2] / "src"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(src), "XDG_CONFIG_HOME": str(dirs.config)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "fast" in result.stdout.split()
+
+
+# --- show ---------------------------------------------------------------------------------------
+
+
+def test_show_hides_keys_but_not_the_derived_public_key(capsys, dirs):
+    import_fixture(capsys, "provider.conf", "--name", "work")
+    code, out, err = run(capsys, "profile", "show", "work")
+    assert code == 0
+    assert f"public key:    {CLIENT_PUBLIC}" in out
+    assert "private key:   (hidden)" in out and "preshared key: (hidden)" in out
+    assert "ignored: PostUp, PreDown, Table" in out
+    for secret in SECRETS:
+        assert secret not in out + err
+
+    code, out, _ = run(capsys, "profile", "show", "work", "--show-keys")
+    assert f"private key:   {CLIENT_PRIVATE}" in out and f"preshared key: {PSK}" in out
+
+
+def test_show_json_is_the_documented_stable_shape(capsys, dirs):
+    import_fixture(capsys, "provider.conf", "--name", "work")
+    code, out, _ = run(capsys, "profile", "show", "work", "--json")
+    assert code == 0
+    view = json.loads(out)
+    assert view == {
+        "name": "work",
+        "path": str(dirs.user / "work.conf"),
+        "format": "conf",
+        "interface": {
+            "public_key": CLIENT_PUBLIC,
+            "private_key": "(hidden)",
+            "private_key_file": None,
+            "addresses": ["10.77.0.2/32", "fd77::2/128"],
+            "dns": ["10.77.0.1", "fd77::1"],
+            "dns_search": ["corp.example"],
+            "mtu": 1420,
+            "listen_port": None,
+        },
+        "peers": [
+            {
+                "public_key": "jhNKkS+JHIoQOisoVGLDqacJ1txdFOlQ4+j8pE0GTGY=",
+                "preshared_key": "(hidden)",
+                "preshared_key_file": None,
+                "endpoint": "198.51.100.7:51820",
+                "allowed_ips": ["10.77.0.1/32", "192.168.0.0/16", "fd77::1/128"],
+                "persistent_keepalive": 25,
+            },
+            {
+                "public_key": "y1vfjav4F19yVsTZdGNsbri1YoR7SeZKYC+rIddg5i4=",
+                "preshared_key": None,
+                "preshared_key_file": None,
+                "endpoint": "[2001:db8::7]:51821",
+                "allowed_ips": ["172.16.0.0/12"],
+                "persistent_keepalive": None,
+            },
+            {
+                "public_key": "PFKgmKzy3X7x93Rd45tzI51fR3uTpmi83bsOyvwb5Rs=",
+                "preshared_key": None,
+                "preshared_key_file": None,
+                "endpoint": "vpn.example.net:443",
+                "allowed_ips": ["10.78.0.0/16", "fd78::/64"],
+                "persistent_keepalive": None,
+            },
+        ],
+        "ignored": ["PostUp", "PreDown", "Table"],
+    }
+    code, out, _ = run(capsys, "profile", "show", "work", "--json", "--show-keys")
+    view = json.loads(out)
+    assert view["interface"]["private_key"] == CLIENT_PRIVATE
+    assert view["peers"][0]["preshared_key"] == PSK
+
+
+def test_show_a_path_and_a_missing_name(capsys, dirs):
+    code, out, _ = run(capsys, "profile", "show", str(FIXTURES / "windows.conf"))
+    assert code == 0 and "profile -: " in out
+    code, out, err = run(capsys, "profile", "show", "nothere")
+    assert (code, out) == (1, "")
+    assert "wirecage: error: no profile named 'nothere'" in err and "hint:" in err
+    assert "Traceback" not in err
+
+
+# --- import -------------------------------------------------------------------------------------
+
+
+def test_import_keeps_the_file_verbatim_at_0600(capsys, dirs):
+    code, out, _ = run(capsys, "profile", "import", str(FIXTURES / "provider.conf"))
+    assert code == 0 and "imported profile 'provider'" in out
+    stored = dirs.user / "provider.conf"
+    assert stored.read_bytes() == (FIXTURES / "provider.conf").read_bytes()
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+
+
+def test_import_converts_between_formats(capsys, dirs):
+    import_fixture(capsys, "provider.conf", "--name", "work", "--format", "toml")
+    text = (dirs.user / "work.toml").read_text()
+    assert text.startswith("[interface]\n") and "[[peer]]" in text
+    code, out, _ = run(capsys, "profile", "show", "work", "--json")
+    assert json.loads(out)["format"] == "toml"
+
+
+def test_import_from_stdin_needs_a_name(capsys, dirs, monkeypatch):
+    conf = (FIXTURES / "provider.conf").read_bytes()
+    code, _, err = run(capsys, "profile", "import", "-", stdin=conf, monkeypatch=monkeypatch)
+    assert code == 2 and "--name" in err
+    code, _, err = run(
+        capsys, "profile", "import", "-", "--name", "piped", stdin=conf, monkeypatch=monkeypatch
+    )
+    assert code == 0, err
+    assert (dirs.user / "piped.conf").read_bytes() == conf
+    toml = (FIXTURES / "handwritten.toml").read_bytes()
+    code, _, err = run(
+        capsys, "profile", "import", "-", "--name", "t", stdin=toml, monkeypatch=monkeypatch
+    )
+    assert code == 0, err
+    assert (dirs.user / "t.toml").exists()  # the format was recognised
+
+
+def test_import_refuses_to_overwrite_without_force(capsys, dirs):
+    import_fixture(capsys, "provider.conf", "--name", "work")
+    code, _, err = run(
+        capsys, "profile", "import", str(FIXTURES / "windows.conf"), "--name", "work"
+    )
+    assert code == 1 and "already exists" in err and "--force" in err
+    assert (dirs.user / "work.conf").read_bytes() == (FIXTURES / "provider.conf").read_bytes()
+    import_fixture(capsys, "windows.conf", "--name", "work", "--force")
+    # The file as it was, less the byte order mark.
+    expected = (FIXTURES / "windows.conf").read_bytes().removeprefix(b"\xef\xbb\xbf")
+    assert (dirs.user / "work.conf").read_bytes() == expected
+
+
+def test_import_of_an_invalid_file_stores_nothing(capsys, dirs):
+    code, out, err = run(capsys, "profile", "import", str(FIXTURES / "amnezia.conf"))
+    assert code == 1 and out == ""
+    assert f"{FIXTURES / 'amnezia.conf'}:4: Jc: AmneziaWG obfuscation is not supported" in err
+    assert not dirs.user.exists() or not list(dirs.user.iterdir())
+
+
+def test_import_makes_relative_key_files_absolute(capsys, dirs, tmp_path):
+    shutil.copy(FIXTURES / "keyfiles.toml", tmp_path)
+    shutil.copytree(FIXTURES / "keys", tmp_path / "keys")
+    for key in (tmp_path / "keys").iterdir():
+        key.chmod(0o600)
+    code, _, err = run(capsys, "profile", "import", str(tmp_path / "keyfiles.toml"))
+    assert code == 0, err
+    stored = (dirs.user / "keyfiles.toml").read_text()
+    assert f'private_key_file = "{tmp_path / "keys" / "client.key"}"' in stored
+    assert CLIENT_PRIVATE not in stored and PSK not in stored
+    code, out, _ = run(capsys, "profile", "show", "keyfiles", "--json", "--show-keys")
+    assert json.loads(out)["interface"]["private_key"] == CLIENT_PRIVATE
+
+
+# --- new ----------------------------------------------------------------------------------------
+
+
+def test_new_generates_a_key_and_prints_only_the_public_key(capsys, dirs):
+    code, out, err = run(
+        capsys, "profile", "new", "fresh",
+        "--endpoint", "[2001:db8::1]:51820", "--peer-public-key", SERVER_PUBLIC,
+        "--address", "10.77.0.9/32", "--address", "fd77::9/128", "--dns", "10.77.0.1",
+        "--dns", "corp.example",
+    )  # fmt: skip
+    assert code == 0, err
+    public = out.strip()
+    assert len(out) == 45 and "administrator" in err
+    code, shown, _ = run(capsys, "profile", "show", "fresh", "--json", "--show-keys")
+    view = json.loads(shown)
+    assert view["interface"]["public_key"] == public
+    private = base64.b64decode(view["interface"]["private_key"])
+    assert private[0] & 7 == 0 and private[31] & 0xC0 == 0x40  # clamped as wg genkey does
+    assert view["peers"][0]["allowed_ips"] == ["0.0.0.0/0", "::/0"]  # the default
+    assert view["peers"][0]["endpoint"] == "[2001:db8::1]:51820"
+    assert view["interface"]["dns"] == ["10.77.0.1"]
+    assert view["interface"]["dns_search"] == ["corp.example"]
+    stored = dirs.user / "fresh.conf"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+
+
+def test_new_with_a_preshared_key_file_in_toml(capsys, dirs, tmp_path, monkeypatch):
+    psk = tmp_path / "peer.psk"
+    psk.write_text(PSK + "\n")
+    psk.chmod(0o600)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(
+        capsys, "profile", "new", "withpsk", "--format", "toml",
+        "--endpoint", "198.51.100.1:51820", "--peer-public-key", SERVER_PUBLIC,
+        "--address", "10.77.0.9/32", "--allowed-ips", "10.77.0.0/24",
+        "--preshared-key-file", "peer.psk",
+    )  # fmt: skip
+    assert code == 0, err
+    stored = (dirs.user / "withpsk.toml").read_text()
+    assert f'preshared_key_file = "{psk}"' in stored and PSK not in stored
+    code, out, _ = run(capsys, "profile", "show", "withpsk", "--json", "--show-keys")
+    peer = json.loads(out)["peers"][0]
+    assert peer["preshared_key"] == PSK and peer["allowed_ips"] == ["10.77.0.0/24"]
+
+
+def test_new_with_bad_arguments_is_a_usage_error_listing_all(capsys, dirs):
+    code, out, err = run(
+        capsys, "profile", "new", "x", "--endpoint", "nowhere",
+        "--peer-public-key", "short", "--address", "10.0.0.300",
+    )  # fmt: skip
+    assert (code, out) == (2, "")
+    assert "command line: --endpoint:" in err
+    assert "command line: --peer-public-key:" in err
+    assert "command line: --address:" in err
+    assert not dirs.user.exists() or not list(dirs.user.iterdir())
+
+
+def test_new_refuses_an_existing_name_and_a_missing_psk_file(capsys, dirs):
+    import_fixture(capsys, "windows.conf", "--name", "taken")
+    args = ["--endpoint", "198.51.100.1:1", "--peer-public-key", SERVER_PUBLIC, "--address",
+            "10.0.0.2"]  # fmt: skip
+    code, _, err = run(capsys, "profile", "new", "taken", *args)
+    assert code == 1 and "already exists" in err
+    code, _, err = run(capsys, "profile", "new", "other", *args, "--preshared-key-file", "/nope")
+    assert code == 1 and "cannot read key file /nope" in err
+    assert not (dirs.user / "other.conf").exists()
+
+
+# --- edit ---------------------------------------------------------------------------------------
+
+EDITOR = textwrap.dedent(
+    """\
+    # A scripted editor: each run replaces the file with the next queued text and
+    # records the mode and path of the file it was given.
+    import os, pathlib, stat, sys
+    target = pathlib.Path(sys.argv[1])
+    queue = pathlib.Path(os.environ["EDIT_QUEUE"])
+    with open(queue / "log", "a") as log:
+        log.write(f"{target} {stat.S_IMODE(target.stat().st_mode):o}\\n")
+    items = sorted(p for p in queue.iterdir() if p.name.startswith("step"))
+    if not items:
+        sys.exit(3)
+    text = items[0].read_text()
+    items[0].unlink()
+    if text != "UNCHANGED":
+        target.write_text(text)
+    """
+)
+
+
+@pytest.fixture
+def editor(tmp_path, monkeypatch):
+    queue = tmp_path / "queue"
+    queue.mkdir()
+    script = tmp_path / "editor.py"
+    script.write_text(EDITOR)
+    monkeypatch.setenv("EDIT_QUEUE", str(queue))
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+
+    def plan(*texts: str) -> Path:
+        for index, text in enumerate(texts):
+            (queue / f"step{index:02d}").write_text(text)
+        return queue / "log"
+
+    return plan
+
+
+def test_edit_saves_a_valid_change_atomically(capsys, dirs, editor):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    conf_text = (dirs.user / "work.conf").read_text().replace("10.77.0.2/24", "10.77.0.3/24")
+    log = editor(conf_text)
+    code, _, err = run(capsys, "profile", "edit", "work")
+    assert code == 0, err
+    assert "10.77.0.3/24" in (dirs.user / "work.conf").read_text()
+    assert stat.S_IMODE((dirs.user / "work.conf").stat().st_mode) == 0o600
+    edited_path, mode = log.read_text().split()
+    # The editor worked on a 0600 copy outside the profile directory, since removed.
+    assert mode == "600" and not edited_path.startswith(str(dirs.user))
+    assert not Path(edited_path).exists()
+
+
+def test_edit_without_changes(capsys, dirs, editor):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    editor("UNCHANGED")
+    code, _, err = run(capsys, "profile", "edit", "work")
+    assert code == 0 and "no changes" in err
+
+
+def test_edit_offers_to_reedit_and_never_stores_an_invalid_profile(
+    capsys, dirs, editor, monkeypatch
+):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    before = (dirs.user / "work.conf").read_bytes()
+    good = before.decode("utf-8-sig").replace("10.77.0.2/24", "10.77.0.4/24")
+    editor("[Interface]\nMTU = 1\n", good)
+    code, _, err = run(capsys, "profile", "edit", "work", stdin=b"e\n", monkeypatch=monkeypatch)
+    assert code == 0, err
+    assert "work.conf:2: MTU: 1 is outside 576-65535" in err
+    assert "(e)dit again, (a)bort" in err
+    assert "10.77.0.4/24" in (dirs.user / "work.conf").read_text()
+
+
+def test_edit_abort_keeps_the_old_profile(capsys, dirs, editor, monkeypatch):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    before = (dirs.user / "work.conf").read_bytes()
+    editor("[Interface]\nbroken\n")
+    code, _, err = run(capsys, "profile", "edit", "work", stdin=b"a\n", monkeypatch=monkeypatch)
+    assert code == 1 and "unchanged" in err
+    assert (dirs.user / "work.conf").read_bytes() == before
+
+
+def test_edit_when_the_editor_fails_or_is_missing(capsys, dirs, editor, monkeypatch):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    before = (dirs.user / "work.conf").read_bytes()
+    editor()  # nothing queued: the scripted editor exits 3
+    code, _, err = run(capsys, "profile", "edit", "work")
+    assert code == 1 and "status 3" in err
+    monkeypatch.setenv("EDITOR", "/nonexistent/editor")
+    code, _, err = run(capsys, "profile", "edit", "work")
+    assert code == 1 and "cannot run the editor" in err and "hint:" in err
+    assert (dirs.user / "work.conf").read_bytes() == before
+
+
+# --- remove, rename, export, check --------------------------------------------------------------
+
+
+def test_remove_asks_unless_yes(capsys, dirs, monkeypatch):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    code, _, err = run(capsys, "profile", "remove", "work", stdin=b"n\n", monkeypatch=monkeypatch)
+    assert code == 1 and "not removed" in err and (dirs.user / "work.conf").exists()
+    code, _, err = run(capsys, "profile", "remove", "work", stdin=b"", monkeypatch=monkeypatch)
+    assert code == 1 and (dirs.user / "work.conf").exists()  # end of input is "no"
+    code, out, _ = run(capsys, "profile", "remove", "work", stdin=b"y\n", monkeypatch=monkeypatch)
+    assert code == 0 and "removed profile 'work'" in out
+    assert not (dirs.user / "work.conf").exists()
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    assert run(capsys, "profile", "remove", "work", "--yes")[0] == 0
+    assert not (dirs.user / "work.conf").exists()
+    code, _, err = run(capsys, "profile", "remove", "work", "--yes")
+    assert code == 1 and "no profile named 'work'" in err
+
+
+def test_rename(capsys, dirs):
+    import_fixture(capsys, "windows.conf", "--name", "old")
+    import_fixture(capsys, "windows.conf", "--name", "taken")
+    code, _, err = run(capsys, "profile", "rename", "old", "taken")
+    assert code == 1 and "already exists" in err
+    code, _, err = run(capsys, "profile", "rename", "old", "bad/name")
+    assert code == 2 and "not a valid profile name" in err
+    code, out, _ = run(capsys, "profile", "rename", "old", "new")
+    assert code == 0 and (dirs.user / "new.conf").exists() and not (dirs.user / "old.conf").exists()
+
+
+def test_export_includes_keys(capsys, dirs):
+    import_fixture(capsys, "provider.conf", "--name", "work")
+    code, out, _ = run(capsys, "profile", "export", "work")
+    assert code == 0
+    assert out == (FIXTURES / "provider.conf").read_text()  # as the user stored it
+    code, out, _ = run(capsys, "profile", "export", "work", "--format", "toml")
+    assert code == 0 and f'private_key = "{CLIENT_PRIVATE}"' in out
+    assert f'preshared_key = "{PSK}"' in out
+
+
+def test_check(capsys, dirs):
+    code, out, _ = run(capsys, "profile", "check", str(FIXTURES / "provider.conf"))
+    assert code == 0 and out.endswith("ok (3 peers)\n")
+    bad = dirs.config / "bad.conf"
+    bad.write_text("[Interface]\nPrivateKey = nope\nAddress = 10.0.0.1\n[Peer]\nEndpoint = x:0\n")
+    code, out, err = run(capsys, "profile", "check", str(bad))
+    assert (code, out) == (1, "")
+    assert f"{bad}:2: PrivateKey: a key is exactly 44 base64 characters" in err
+    assert f"{bad}:4: PublicKey: missing" in err
+    assert f"{bad}:5: Endpoint: endpoint 'x:0': port 0 is outside 1-65535" in err
+    assert "Traceback" not in err
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["profile", "show"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["profile", "import", "x.conf", "--format", "ini"])
+    assert info.value.code == 2
+
+
+# --- secrets: nothing shows a key without --show-keys, not even debug logs ----------------------
+
+
+def test_no_secret_in_any_output_or_debug_log(capsys, dirs, editor, monkeypatch, tmp_path):
+    shutil.copytree(FIXTURES / "keys", tmp_path / "keys")
+    for key in (tmp_path / "keys").iterdir():
+        key.chmod(0o644)  # readable: the warnings name the files, never their contents
+    shutil.copy(FIXTURES / "keyfiles.conf", tmp_path)
+    outputs = []
+    bad_key = CLIENT_PRIVATE[:-3] + "!!="
+
+    def capture(*argv, stdin=None):
+        code, out, err = run(capsys, "-v", "--debug", *argv, stdin=stdin, monkeypatch=monkeypatch)
+        outputs.append((argv, code, out + err))
+
+    capture("profile", "import", str(FIXTURES / "provider.conf"), "--name", "work")
+    capture("profile", "import", str(tmp_path / "keyfiles.conf"), "--format", "toml")
+    capture("profile", "list")
+    capture("profile", "list", "--json")
+    capture("profile", "show", "work")
+    capture("profile", "show", "work", "--json")
+    capture("profile", "show", "keyfiles")
+    capture("profile", "check", "work")
+    capture("profile", "check", str(FIXTURES / "provider.conf"))
+    editor(
+        (FIXTURES / "provider.conf").read_text().replace(CLIENT_PRIVATE, bad_key),
+        (FIXTURES / "provider.conf").read_text().replace("MTU = 1420", "MTU = 1400"),
+    )
+    capture("profile", "edit", "work", stdin=b"e\n")
+    (dirs.config / "bad.conf").write_text(f"[Interface]\nPrivateKey = {bad_key}\n")
+    capture("profile", "check", str(dirs.config / "bad.conf"))
+    capture("profile", "rename", "work", "job")
+    capture("profile", "remove", "job", "--yes")
+    assert [code for _, code, _ in outputs] == [0] * 10 + [1, 0, 0], outputs
+    for argv, _, text in outputs:
+        for secret in (*SECRETS, bad_key, bad_key[:40]):
+            assert secret not in text, f"secret shown by {argv}"
+    # The debug output did run (so the check above covered it).
+    assert any("ignoring PostUp" in text for _, _, text in outputs)
+    assert any("debug traceback" in text for _, _, text in outputs)
+
+
+# --- keys, compared with the real wg ------------------------------------------------------------
+
+
+def wg(*args: str, stdin: bytes = b"") -> bytes:
+    if shutil.which("wg") is None:
+        pytest.skip("needs wg from wireguard-tools (scripts/setup.sh installs it)")
+    return subprocess.run(["wg", *args], input=stdin, capture_output=True, check=True).stdout
+
+
+def test_genkey_is_a_clamped_key_that_wg_accepts(capsys, monkeypatch):
+    code, out, _ = run(capsys, "genkey")
+    assert code == 0 and len(out) == 45 and out.endswith("\n")
+    raw = base64.b64decode(out.strip(), validate=True)
+    assert len(raw) == 32 and raw[0] & 7 == 0 and raw[31] & 0xC0 == 0x40
+    code, ours, _ = run(capsys, "pubkey", stdin=out.encode(), monkeypatch=monkeypatch)
+    assert ours.encode() == wg("pubkey", stdin=out.encode())
+
+
+def test_pubkey_matches_wg_pubkey_for_wg_genkey_and_unclamped_keys(capsys, monkeypatch):
+    import random
+
+    rng = random.Random(2)
+    keys = [wg("genkey") for _ in range(3)]
+    keys += [base64.b64encode(rng.randbytes(32)) + b"\n" for _ in range(5)]  # not clamped
+    keys += [base64.b64encode(bytes(32)), base64.b64encode(b"\xff" * 32) + b" \n\n"]
+    for key in keys:
+        code, out, err = run(capsys, "pubkey", stdin=key, monkeypatch=monkeypatch)
+        assert code == 0, err
+        assert out.encode() == wg("pubkey", stdin=key), key
+
+
+def test_genpsk_looks_like_wg_genpsk(capsys):
+    code, out, _ = run(capsys, "genpsk")
+    theirs = wg("genpsk").decode()
+    assert code == 0
+    assert len(out) == len(theirs) == 45 and out.endswith("\n") and theirs.endswith("\n")
+    assert len(base64.b64decode(out.strip(), validate=True)) == 32
+    assert run(capsys, "genpsk")[1] != out  # fresh randomness each time
+
+
+@pytest.mark.parametrize(
+    "stdin",
+    [b"", b"short\n", CLIENT_PRIVATE.encode() + b"x", CLIENT_PRIVATE[:-1].encode() + b"!\n",
+     b" " + CLIENT_PRIVATE.encode()],
+    ids=["empty", "short", "trailing", "not-base64", "leading-space"],
+)  # fmt: skip
+def test_pubkey_rejects_what_wg_rejects(capsys, monkeypatch, stdin):
+    code, out, err = run(capsys, "pubkey", stdin=stdin, monkeypatch=monkeypatch)
+    assert (code, out) == (1, "")
+    assert "wirecage: error: pubkey:" in err and CLIENT_PRIVATE not in err
+    if shutil.which("wg"):
+        result = subprocess.run(["wg", "pubkey"], input=stdin, capture_output=True)
+        assert result.returncode != 0
+
+
+def test_genkey_warns_like_wg_about_a_world_readable_file(tmp_path):
+    src = Path(__file__).resolve().parents[2] / "src"
+    target = tmp_path / "key"
+    with open(target, "w") as f:
+        os.chmod(target, 0o644)
+        result = subprocess.run(
+            [sys.executable, "-m", "wirecage", "genkey"],
+            stdout=f,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(src)},
+        )
+    assert result.returncode == 0
+    assert "world accessible" in result.stderr and "umask 077" in result.stderr
+    assert len(target.read_text()) == 45
