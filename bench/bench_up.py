@@ -64,7 +64,13 @@ class Bench:
         self.tmp = Path(tempfile.mkdtemp(prefix="wc-bench-"))
         stack.append(lambda: shutil.rmtree(self.tmp, ignore_errors=True))
         os.chmod(self.tmp, 0o755)
-        shutil.copytree(ROOT / "src" / "wirecage", self.tmp / "src" / "wirecage")
+        shutil.copytree(
+            ROOT / "src" / "wirecage",
+            self.tmp / "src" / "wirecage",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+        # Compiled once here, as an installed package is: nobody cannot write __pycache__.
+        run([sys.executable, "-m", "compileall", "-q", str(self.tmp / "src")])
         for root, _dirs, files in os.walk(self.tmp):
             os.chmod(root, 0o755)
             for name in files:

@@ -3,6 +3,7 @@ the namespace topology with wireguard-go peers (see cagenet.py)."""
 
 from __future__ import annotations
 
+import compileall
 import os
 import shutil
 import stat
@@ -23,6 +24,8 @@ def src_copy() -> Iterator[Path]:
     """The source tree where ``nobody`` can read it (the checkout may be under /root)."""
     base = Path(tempfile.mkdtemp(prefix="wc-src-"))
     shutil.copytree(SRC, base / "wirecage", ignore=shutil.ignore_patterns("__pycache__"))
+    # Compiled once, as an installed package is (nobody cannot write __pycache__ there).
+    compileall.compile_dir(str(base), quiet=1)
     for root, _dirs, files in os.walk(base):
         os.chmod(root, 0o755)
         for name in files:
