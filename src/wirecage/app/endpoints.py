@@ -23,7 +23,9 @@ RESOLVE_RETRY_PAUSES = (0.25, 0.5, 1.0, 2.0, 4.0)
 DEFAULT_MTU = 1420
 # IPv6 (40) + UDP (8) + WireGuard's header and tag (32), as wg-quick counts it.
 WIREGUARD_OVERHEAD = 80
-IP_MTU = 14  # from <linux/in.h>; Python's socket module does not export it
+# From <linux/in.h> and <linux/in6.h>; Python's socket module does not export both.
+IP_MTU = 14
+IPV6_MTU = 24
 
 
 def resolve_endpoint(
@@ -63,7 +65,7 @@ def path_mtu(address: tuple[str, int]) -> int | None:
         try:
             sock.connect(address)  # connecting a UDP socket sends nothing
             if family == socket.AF_INET6:
-                return sock.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_MTU)
+                return sock.getsockopt(socket.IPPROTO_IPV6, IPV6_MTU)
             return sock.getsockopt(socket.IPPROTO_IP, IP_MTU)
         except OSError as exc:
             log.warning("no route from this host to the endpoint %s: %s", address[0], exc.strerror)

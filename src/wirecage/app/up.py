@@ -254,7 +254,7 @@ class Up:
         wait_timer: list[int] = []
 
         def on_event(event: object) -> None:
-            if isinstance(event, HandshakeCompleted):
+            if isinstance(event, HandshakeCompleted) and event.peer is not None:
                 if event.peer not in completed:
                     log.info("handshake with peer %s completed", event.peer.short())
                 completed.add(event.peer)

@@ -138,7 +138,7 @@ class SignalFd:
         return self.fd
 
     def read_all(self) -> list[SignalInfo]:
-        infos = []
+        infos: list[SignalInfo] = []
         while True:
             try:
                 record = os.read(self.fd, SIGINFO_SIZE * 16)
