@@ -71,10 +71,13 @@ class Interface:
 class Profile:
     interface: Interface
     peers: tuple[Peer, ...]
+    # Where a profile came from is not part of what it is: the same tunnel read from a .conf
+    # and from a TOML file compares equal (read -> write -> read gives an equal Profile).
     # The name it is stored under, when it came from the store.
-    name: str | None = None
+    name: str | None = field(default=None, compare=False)
     # The file it was read from, and its format ("conf" or "toml").
-    path: Path | None = None
-    format: str | None = None
-    # Keys that were accepted but have no meaning for a cage (PostUp, Table, ...), as written.
+    path: Path | None = field(default=None, compare=False)
+    format: str | None = field(default=None, compare=False)
+    # Keys that were accepted but have no meaning for a cage (PostUp, Table, ...), by their
+    # canonical names, each once.
     ignored: tuple[str, ...] = field(default=(), compare=False)

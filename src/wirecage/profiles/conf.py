@@ -1,0 +1,351 @@
+"""The wg-quick ``.conf`` format, read and written the way wg(8) and wg-quick(8) do.
+
+A file is split into lines at ``\\n`` (a trailing ``\\r`` is dropped, so CRLF files read the
+same). On each line ``#`` starts a comment, and every whitespace character is removed, as
+``wg`` does: ``Allowed IPs = 10.0.0.0/8, fd00::/8`` reads as ``AllowedIPs=10.0.0.0/8,fd00::/8``.
+Section and key names match case-insensitively. Two exceptions follow wg-quick rather than wg:
+
+- ``Address`` and ``DNS`` values are split at commas *and* whitespace (wg-quick word-splits
+  them), and may repeat, like ``AllowedIPs``; the lists accumulate.
+- The hooks (``PreUp``, ``PostUp``, ``PreDown``, ``PostDown``) keep their value verbatim,
+  ``#`` included: they are shell commands. A cage runs no hooks, so they are reported as
+  ignored, with ``Table``, ``SaveConfig`` and ``FwMark``, which only concern the host's
+  routing and firewall.
+
+wg-quick has no key for "the private key is in this file"; its manual suggests a hook that
+sets it after the interface is up. We recognise exactly that form, ``PostUp = wg set %i
+private-key FILE`` (and ``wg set %i peer KEY preshared-key FILE`` for a preshared key), as a
+key file reference, and write key file references the same way. The result is a file that
+``wg-quick up`` accepts and that gives the same tunnel.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shlex
+from pathlib import Path
+
+from wirecage.errors import ProfileError
+from wirecage.profiles.model import Profile
+from wirecage.profiles.validate import (
+    Draft,
+    DraftPeer,
+    FieldError,
+    Problems,
+    Where,
+    finish,
+    parse_address,
+    parse_dns_entry,
+    parse_endpoint,
+    parse_keepalive,
+    parse_listen_port,
+    parse_mtu,
+    parse_network,
+    parse_preshared_key,
+    parse_private_key,
+    parse_public_key,
+)
+
+INTERFACE_KEYS = {
+    k.lower(): k
+    for k in (
+        "PrivateKey",
+        "ListenPort",
+        "FwMark",
+        "Address",
+        "DNS",
+        "MTU",
+        "Table",
+        "SaveConfig",
+        "PreUp",
+        "PostUp",
+        "PreDown",
+        "PostDown",
+    )
+}
+PEER_KEYS = {
+    k.lower(): k
+    for k in ("PublicKey", "PresharedKey", "Endpoint", "AllowedIPs", "PersistentKeepalive")
+}
+HOOKS = {"preup", "postup", "predown", "postdown"}
+# Host routing and firewall settings: meaningless inside a cage, accepted and reported.
+IGNORED = HOOKS | {"table", "saveconfig", "fwmark"}
+# AmneziaWG's obfuscation parameters (1.0, 1.5 and 2.0): a different protocol on the wire.
+AMNEZIA_KEYS = {
+    "jc", "jmin", "jmax", "s1", "s2", "s3", "s4", "h1", "h2", "h3", "h4",
+    "i1", "i2", "i3", "i4", "i5", "j1", "j2", "j3", "itime",
+}  # fmt: skip
+# Keys that may appear once per section; the others accumulate.
+SINGLE = {"privatekey", "listenport", "mtu", "publickey", "presharedkey", "endpoint",
+          "persistentkeepalive"}  # fmt: skip
+
+NAMES = {
+    "interface": "[Interface]",
+    "peer": "[Peer]",
+    "private_key": "PrivateKey",
+    "private_key_file": "PostUp = wg set %i private-key FILE",
+    "public_key": "PublicKey",
+    "address": "Address",
+}
+
+
+def read_conf(
+    text: str, *, source: str, path: Path | None = None, base_dir: Path | None = None
+) -> tuple[Profile, list[str]]:
+    """Parse and validate a ``.conf`` text; return the profile and permission warnings.
+
+    ``source`` names the file in messages; relative key file paths are taken from
+    ``base_dir``. Raises ProfileError listing every problem.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    problems = Problems(source)
+    draft = Draft(names=NAMES)
+    section: str | None = None
+    peer: DraftPeer | None = None
+    seen: dict[str, int] = {}  # single-valued key -> line, per section
+    key_file_hooks: list[tuple[Where, list[str]]] = []
+    amnezia: list[Where] = []
+
+    for lineno, raw in enumerate(text.split("\n"), start=1):
+        raw = raw.removesuffix("\r")
+        before_comment = raw.split("#", 1)[0]
+        compact = "".join(before_comment.split())
+        if not compact:
+            continue
+        if compact.startswith("["):
+            name = compact.lower()
+            seen = {}
+            if name == "[interface]":
+                if draft.interface_where is not None:
+                    problems.add(
+                        Where(lineno, "[Interface]"),
+                        f"a second [Interface] section (the first is on line "
+                        f"{draft.interface_where.line})",
+                    )
+                draft.interface_where = Where(lineno, "[Interface]")
+                section, peer = "interface", None
+            elif name == "[peer]":
+                peer = DraftPeer(where=Where(lineno, "[Peer]"))
+                draft.peers.append(peer)
+                section = "peer"
+            else:
+                problems.add(
+                    Where(lineno, compact),
+                    "unknown section (a file has one [Interface] and any number of [Peer])",
+                )
+                section, peer = None, None
+            continue
+        if "=" not in compact:
+            # Never quote the line: it may be a key pasted without its name.
+            problems.add(Where(lineno, ""), "neither a [Section] header nor Key = Value")
+            continue
+        key_text, value = compact.split("=", 1)
+        key = key_text.lower()
+        known = INTERFACE_KEYS if section == "interface" else PEER_KEYS
+        name = INTERFACE_KEYS.get(key) or PEER_KEYS.get(key) or key_text
+        where = Where(lineno, name)
+
+        if key in AMNEZIA_KEYS:
+            amnezia.append(Where(lineno, key_text))
+            continue
+        if section is None:
+            if draft.interface_where is None and not draft.peers:
+                problems.add(where, "outside any section (start with [Interface])")
+            continue  # inside an unknown section: already reported
+        if key not in known:
+            other = PEER_KEYS if section == "interface" else INTERFACE_KEYS
+            if key in other:
+                home = "[Peer]" if section == "interface" else "[Interface]"
+                problems.add(where, f"belongs in the {home} section")
+            else:
+                problems.add(where, "unknown key" + _did_you_mean(key_text, known))
+            continue
+        if key in SINGLE:
+            if key in seen:
+                problems.add(where, f"given twice (first on line {seen[key]})")
+                continue
+            seen[key] = lineno
+
+        if key in HOOKS:
+            # wg-quick keeps hook values verbatim: a '#' there is part of the command.
+            hook = raw.split("=", 1)[1].strip()
+            words = _key_file_hook(hook) if key == "postup" else None
+            if words is not None:
+                key_file_hooks.append((where, words))
+            else:
+                draft.ignored.append(name)
+                if "private-key" in hook:
+                    draft.missing_key_hint = (
+                        "; a hook sets it, and a cage runs no hooks: write PrivateKey = … "
+                        "or PostUp = wg set %i private-key /path/to/file"
+                    )
+        elif key in IGNORED:
+            draft.ignored.append(name)
+        elif key in ("address", "dns"):
+            items = [v for v in re.split(r"[,\s]+", before_comment.split("=", 1)[1]) if v]
+            for item in items:
+                if key == "address":
+                    addr = problems.attempt(where, parse_address, item)
+                    if addr is not None:
+                        draft.addresses.append(addr)
+                else:
+                    entry = problems.attempt(where, parse_dns_entry, item)
+                    if entry is not None:
+                        draft.add_dns(entry)
+        elif key == "privatekey":
+            draft.private_key = problems.attempt(where, parse_private_key, value)
+            draft.private_key_where = where
+        elif key == "listenport":
+            draft.listen_port = problems.attempt(where, parse_listen_port, value)
+        elif key == "mtu":
+            draft.mtu = problems.attempt(where, parse_mtu, value)
+            draft.mtu_where = where
+        else:
+            assert peer is not None
+            _peer_value(peer, key, value, where, problems)
+
+    if amnezia:
+        # One problem for the lot: the file is for another protocol, not nine typos.
+        problems.add(
+            amnezia[0],
+            "AmneziaWG obfuscation is not supported ("
+            + ", ".join(w.key for w in amnezia)
+            + "): wirecage speaks plain WireGuard; ask the provider for a standard "
+            "WireGuard configuration",
+        )
+    _attach_key_files(draft, key_file_hooks, problems)
+    profile, warnings = finish(draft, problems, base_dir=base_dir, path=path, fmt="conf")
+    return profile, warnings
+
+
+def _peer_value(peer: DraftPeer, key: str, value: str, where: Where, problems: Problems) -> None:
+    if key == "publickey":
+        peer.public_key = problems.attempt(where, parse_public_key, value)
+        peer.public_key_where = where
+    elif key == "presharedkey":
+        peer.preshared_key = problems.attempt(where, parse_preshared_key, value)
+        peer.preshared_key_where = where
+    elif key == "endpoint":
+        peer.endpoint = problems.attempt(where, parse_endpoint, value)
+    elif key == "allowedips":
+        for item in value.split(","):
+            if not item:
+                continue
+            net = problems.attempt(where, parse_network, item)
+            if net is not None:
+                peer.allowed_ips.append((net, where))
+    elif key == "persistentkeepalive":
+        try:
+            peer.persistent_keepalive = parse_keepalive(value)
+        except FieldError as exc:
+            problems.add(where, f"{exc} (or off)")
+
+
+def _key_file_hook(hook: str) -> list[str] | None:
+    """The words of ``wg set %i private-key F`` / ``wg set %i peer K preshared-key F``."""
+    try:
+        words = shlex.split(hook)
+    except ValueError:
+        return None
+    if words[:3] != ["wg", "set", "%i"]:
+        return None
+    rest = words[3:]
+    if len(rest) == 2 and rest[0] == "private-key":
+        path = rest[1]
+    elif len(rest) == 4 and rest[0] == "peer" and rest[2] == "preshared-key":
+        path = rest[3]
+    else:
+        return None
+    # Process substitution, variables and the like are the shell's business, not a path.
+    if not path or path[0] in "<$|" or "$(" in path:
+        return None
+    return rest
+
+
+def _attach_key_files(
+    draft: Draft, hooks: list[tuple[Where, list[str]]], problems: Problems
+) -> None:
+    for where, words in hooks:
+        if words[0] == "private-key":
+            if draft.private_key_where is not None:
+                problems.add(where, "sets the private key, but PrivateKey is given too")
+            elif draft.private_key_file is not None:
+                problems.add(where, "sets the private key a second time")
+            else:
+                draft.private_key_file = Path(words[1])
+                draft.private_key_where = where
+            continue
+        _, key_text, _, file = words
+        try:
+            public_key = parse_public_key(key_text)
+        except FieldError as exc:
+            problems.add(where, f"the peer's key: {exc}")
+            continue
+        matches = [p for p in draft.peers if p.public_key == public_key]
+        if not matches:
+            problems.add(where, "sets a preshared key for a peer that is not in this file")
+        elif matches[0].preshared_key_where is not None:
+            problems.add(where, "sets a preshared key for a peer that already has one")
+        else:
+            matches[0].preshared_key_file = Path(file)
+            matches[0].preshared_key_where = where
+
+
+def _did_you_mean(key: str, known: dict[str, str]) -> str:
+    close = difflib.get_close_matches(key.lower(), list(known), n=1, cutoff=0.75)
+    return f" (did you mean {known[close[0]]}?)" if close else ""
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _file_word(path: Path, source: str) -> str:
+    text = str(path)
+    # An older wg-quick cuts hook values at '#'; a newline would end the line.
+    if "#" in text or "\n" in text or "\r" in text:
+        raise ProfileError(
+            f"{source}: key file path {text!r} cannot be written to a .conf file",
+            hint="rename the key file, or store the profile as TOML",
+        )
+    return shlex.quote(text)
+
+
+def write_conf(profile: Profile, *, source: str = "profile") -> str:
+    """The profile as a ``.conf`` file that wg-quick accepts, keys included.
+
+    Key files stay references (``PostUp = wg set %i private-key FILE``); ignored keys
+    (hooks, Table, ...) are not in the model and are not written.
+    """
+    iface = profile.interface
+    lines = ["[Interface]"]
+    if iface.private_key_file is not None:
+        lines.append(f"PostUp = wg set %i private-key {_file_word(iface.private_key_file, source)}")
+    else:
+        lines.append(f"PrivateKey = {iface.private_key.to_base64()}")
+    if iface.addresses:
+        lines.append("Address = " + ", ".join(str(a) for a in iface.addresses))
+    if iface.dns or iface.dns_search:
+        lines.append("DNS = " + ", ".join([*map(str, iface.dns), *iface.dns_search]))
+    if iface.mtu is not None:
+        lines.append(f"MTU = {iface.mtu}")
+    if iface.listen_port is not None:
+        lines.append(f"ListenPort = {iface.listen_port}")
+    for peer in profile.peers:
+        if peer.preshared_key_file is not None:
+            lines.append(
+                f"PostUp = wg set %i peer {peer.public_key.to_base64()} preshared-key "
+                f"{_file_word(peer.preshared_key_file, source)}"
+            )
+    for peer in profile.peers:
+        lines += ["", "[Peer]", f"PublicKey = {peer.public_key.to_base64()}"]
+        if peer.preshared_key is not None and peer.preshared_key_file is None:
+            lines.append(f"PresharedKey = {peer.preshared_key.to_base64()}")
+        if peer.endpoint is not None:
+            lines.append(f"Endpoint = {peer.endpoint}")
+        if peer.allowed_ips:
+            lines.append("AllowedIPs = " + ", ".join(str(n) for n in peer.allowed_ips))
+        if peer.persistent_keepalive:
+            lines.append(f"PersistentKeepalive = {peer.persistent_keepalive}")
+    return "\n".join(lines) + "\n"
