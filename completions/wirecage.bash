@@ -6,9 +6,10 @@
 # shell itself so that a Tab does not start Python.
 _wirecage_profiles()
 {
-    local dir file name
+    local config=${XDG_CONFIG_HOME-} dir file name
     local -A seen=()
-    for dir in "${XDG_CONFIG_HOME:-$HOME/.config}/wirecage/profiles" /etc/wirecage/profiles /etc/wireguard; do
+    [[ $config == /* ]] || config=$HOME/.config
+    for dir in "$config/wirecage/profiles" /etc/wirecage/profiles /etc/wireguard; do
         for file in "$dir"/*.conf "$dir"/*.toml; do
             [[ -f $file ]] || continue
             name=${file##*/}

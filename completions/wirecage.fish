@@ -10,9 +10,9 @@ function __wirecage_profiles
         __fish_complete_path $token
         return
     end
-    set -l config $XDG_CONFIG_HOME
-    test -n "$config"; or set config ~/.config
-    for dir in $config/wirecage/profiles /etc/wirecage/profiles /etc/wireguard
+    set -l config "$XDG_CONFIG_HOME"
+    string match -q -- '/*' $config; or set config ~/.config
+    for dir in "$config/wirecage/profiles" /etc/wirecage/profiles /etc/wireguard
         for file in $dir/*.{conf,toml}
             test -f $file; or continue
             string replace -r -- '^.*/(.+)\.(conf|toml)$' '$1' $file

@@ -6,6 +6,8 @@ each test writes, never from a copy of the scripts' own tables.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from completion_harness import (
 from wirecage.cli.spec import cli_spec
 
 SHELLS = ("bash", "zsh", "fish")
+SRC = Path(__file__).resolve().parent.parent.parent / "src"
 SPEC = {c.name: c for c in cli_spec().walk()}
 USER_PROFILES = {"work", "home"}  # from the user_env fixture; "bad name" is no valid name
 
@@ -73,6 +76,38 @@ def test_profiles_in_the_default_config_directory(shell, user_env, cwd):
     (default / "laptop.toml").write_text("")
     assert profiles.is_dir()  # still there, but no longer the user's directory
     assert offered(shell, "wirecage up ", env, cwd) == {"laptop"} | system_profile_names()
+
+
+def profile_list_names(env: dict[str, str], cwd: Path) -> set[str]:
+    """What ``wirecage profile list --names`` (this tree's) prints."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "wirecage", "profile", "list", "--names"],
+        env=dict(env, PYTHONPATH=str(SRC)),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return set(proc.stdout.split())
+
+
+@pytest.mark.parametrize("xdg_config_home", ["absolute", "relative", "unset"])
+def test_the_shell_lists_what_profile_list_names_lists(shell, user_env, cwd, xdg_config_home):
+    # The shells glob the search path themselves; the store is the reference.
+    env = dict(user_env)
+    default = Path(env["HOME"]) / ".config" / "wirecage" / "profiles"
+    default.mkdir(parents=True)
+    (default / "laptop.toml").write_text("")
+    if xdg_config_home == "relative":  # ignored, per the XDG rule
+        env["XDG_CONFIG_HOME"] = "config"
+        (cwd / "config" / "wirecage" / "profiles").mkdir(parents=True)
+        (cwd / "config" / "wirecage" / "profiles" / "relative.conf").write_text("")
+    elif xdg_config_home == "unset":
+        del env["XDG_CONFIG_HOME"]
+    names = profile_list_names(env, cwd)
+    assert names >= ({"work", "home"} if xdg_config_home == "absolute" else {"laptop"})
+    assert offered(shell, "wirecage up ", env, cwd) == names
 
 
 @pytest.mark.parametrize("action", ["show", "edit", "remove", "rename", "export", "check"])

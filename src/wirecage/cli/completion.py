@@ -30,19 +30,18 @@ from collections.abc import Callable
 
 from wirecage.cli import parser as cli_parser
 from wirecage.cli.spec import CHOICES, NONE, Command, Option, Positional, cli_spec
+from wirecage.profiles import store
 
 REGENERATE = "python scripts/gen_docs.py"
 HEADER = "Generated from wirecage's argparse parser by `{cmd}`; do not edit."
 
-# The profile search path of wirecage.profiles (first match wins), as each shell spells it.
-# Only the stems that are valid profile names are offered.
-PROFILE_USER_DIR = "wirecage/profiles"  # under $XDG_CONFIG_HOME, default ~/.config
-PROFILE_SYSTEM_DIRS = ("/etc/wirecage/profiles", "/etc/wireguard")
-PROFILE_DIRS_SH = " ".join(
-    ['"${XDG_CONFIG_HOME:-$HOME/.config}/' + PROFILE_USER_DIR + '"', *PROFILE_SYSTEM_DIRS]
-)
-PROFILE_DIRS_FISH = " ".join(["$config/" + PROFILE_USER_DIR, *PROFILE_SYSTEM_DIRS])
-PROFILE_NAME_ERE = "^[A-Za-z0-9_.+=-]{1,64}$"
+# The profile search path of wirecage.profiles.store (first match wins), globbed by the
+# shells from $config: $XDG_CONFIG_HOME when it is absolute (the XDG rule), else ~/.config.
+# Only the stems that are valid profile names are offered, as `profile list --names` does.
+PROFILE_USER_DIR = "wirecage/profiles"
+PROFILE_SYSTEM_DIRS = tuple(str(d) for d in store.SYSTEM_PROFILE_DIRS)
+PROFILE_DIRS = " ".join([f'"$config/{PROFILE_USER_DIR}"', *PROFILE_SYSTEM_DIRS])
+PROFILE_NAME_ERE = "^" + store.NAME_RE.pattern + "$"
 
 _WORD = re.compile(r"^[A-Za-z0-9_.+=:/@%^-]+$")  # needs no quoting in any of the three shells
 
@@ -91,8 +90,9 @@ _BASH_PRELUDE = r"""# bash completion for wirecage                              
 # shell itself so that a Tab does not start Python.
 _wirecage_profiles()
 {{
-    local dir file name
+    local config=${{XDG_CONFIG_HOME-}} dir file name
     local -A seen=()
+    [[ $config == /* ]] || config=$HOME/.config
     for dir in {dirs}; do
         for file in "$dir"/*.conf "$dir"/*.toml; do
             [[ -f $file ]] || continue
@@ -246,7 +246,7 @@ def bash_script(root: Command | None = None) -> str:
     )
     prelude = _BASH_PRELUDE.format(
         header=HEADER.format(cmd=REGENERATE),
-        dirs=PROFILE_DIRS_SH,
+        dirs=PROFILE_DIRS,
         name_ere=PROFILE_NAME_ERE,
     )
     return prelude + spec + _BASH_MAIN
@@ -266,8 +266,9 @@ _wirecage_profiles() {{
     _files
     return
   fi
-  local dir name MATCH MBEGIN MEND expl
+  local config=$XDG_CONFIG_HOME dir name MATCH MBEGIN MEND expl
   local -a names
+  [[ $config == /* ]] || config=$HOME/.config
   for dir in {dirs}; do
     for name in $dir/*.(conf|toml)(N-.:t:r); do
       [[ $name =~ '{name_ere}' ]] && names+=($name)
@@ -406,7 +407,7 @@ def zsh_script(root: Command | None = None) -> str:
     root = root or cli_spec()
     prelude = _ZSH_PRELUDE.format(
         header=HEADER.format(cmd=REGENERATE),
-        dirs=PROFILE_DIRS_SH,
+        dirs=PROFILE_DIRS,
         name_ere=PROFILE_NAME_ERE,
     )
     # Children first, so that the file reads bottom-up to the entry point _wirecage.
@@ -428,8 +429,8 @@ function __wirecage_profiles
         __fish_complete_path $token
         return
     end
-    set -l config $XDG_CONFIG_HOME
-    test -n "$config"; or set config ~/.config
+    set -l config "$XDG_CONFIG_HOME"
+    string match -q -- '/*' $config; or set config ~/.config
     for dir in {dirs}
         for file in $dir/*.{{conf,toml}}
             test -f $file; or continue
@@ -622,7 +623,7 @@ def fish_script(root: Command | None = None) -> str:
                 + f" -d {_fish_q(pos.metavar.lower())}"
             )
     prelude = _FISH_PRELUDE.format(
-        header=HEADER.format(cmd=REGENERATE), dirs=PROFILE_DIRS_FISH, name_ere=PROFILE_NAME_ERE
+        header=HEADER.format(cmd=REGENERATE), dirs=PROFILE_DIRS, name_ere=PROFILE_NAME_ERE
     )
     return prelude + _FISH_PARSE + "\n" + "\n\n".join(tables) + "\n\n" + "\n".join(rules) + "\n"
 
