@@ -2,6 +2,13 @@
 
 Handlers are named as ``module:function`` strings and imported only when chosen, so that
 ``wirecage up`` does not pay for importing the profile editor and vice versa.
+
+The shell completions and the option lists of man/wirecage.1 are generated from this parser
+(``python scripts/gen_docs.py``; a test fails when the committed files differ). For that,
+every option has a help text, and an argument whose values the shell can offer says which
+with ``_complete(action, KIND)``: PROFILE (profile names), FILE, USER or COMMAND (a command
+line of its own). Arguments with ``choices`` complete to those, and a metavar ending in FILE
+means a file name, without saying so.
 """
 
 from __future__ import annotations
@@ -11,6 +18,17 @@ import argparse
 from wirecage import __version__
 
 PROG = "wirecage"
+
+# What the shell offers for an argument's value (read by wirecage.cli.spec).
+PROFILE = "profile"
+FILE = "file"
+USER = "user"
+COMMAND = "command"
+
+
+def _complete(action: argparse.Action, kind: str) -> argparse.Action:
+    setattr(action, "complete", kind)  # noqa: B010 (an attribute argparse does not declare)
+    return action
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_up(sub)
     _add_profile(sub)
     _add_keys(sub)
+    _add_completion(sub)
     return parser
 
 
@@ -80,7 +99,10 @@ def _add_up(sub) -> None:
     )
     up.command_dest = "cmd"
     _add_common(up, after_command=True)
-    up.add_argument("profile", nargs="?", metavar="PROFILE", help="profile name or path")
+    _complete(
+        up.add_argument("profile", nargs="?", metavar="PROFILE", help="profile name or path"),
+        PROFILE,
+    )
     up.add_argument("--wg-public-key", metavar="KEY", help="ad-hoc profile: the peer's public key")
     up.add_argument(
         "--wg-private-key-file", metavar="FILE", help="ad-hoc profile: file with our private key"
@@ -97,7 +119,10 @@ def _add_up(sub) -> None:
         action="append",
         help="nameserver inside the cage (overrides profile)",
     )
-    up.add_argument("--user", metavar="NAME", help="run the command as this user (when root)")
+    _complete(
+        up.add_argument("--user", metavar="NAME", help="run the command as this user (when root)"),
+        USER,
+    )
     up.add_argument(
         "--wait", action="store_true", help="start the command only after the first handshake"
     )
@@ -108,11 +133,14 @@ def _add_up(sub) -> None:
         default=10.0,
         help="how long --wait waits for the handshake (default: %(default)s)",
     )
-    up.add_argument(
-        "cmd",
-        nargs="*",
-        metavar="COMMAND",
-        help="the command and its arguments, after -- (default: $SHELL)",
+    _complete(
+        up.add_argument(
+            "cmd",
+            nargs="*",
+            metavar="COMMAND",
+            help="the command and its arguments, after -- (default: $SHELL)",
+        ),
+        COMMAND,
     )
     up.set_defaults(handler="wirecage.cli.up_cmd:cmd_up")
 
@@ -127,50 +155,66 @@ def _add_profile(sub) -> None:
     p.set_defaults(handler="wirecage.cli.profile_cmd:cmd_list")
 
     p = psub.add_parser("show", help="show a profile, normalised")
-    p.add_argument("name", metavar="NAME")
+    _complete(p.add_argument("name", metavar="NAME", help="profile name or path"), PROFILE)
     p.add_argument("--show-keys", action="store_true", help="show private and preshared keys")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler="wirecage.cli.profile_cmd:cmd_show")
 
     p = psub.add_parser("import", help="validate a .conf or TOML file and store it")
-    p.add_argument("file", metavar="FILE", help="the file to import, or - for standard input")
+    _complete(
+        p.add_argument("file", metavar="FILE", help="the file to import, or - for standard input"),
+        FILE,
+    )
     p.add_argument("--name", help="store under this name (default: the file's stem)")
     p.add_argument("--format", choices=("conf", "toml"), help="store in this format")
     p.add_argument("--force", action="store_true", help="overwrite an existing profile")
     p.set_defaults(handler="wirecage.cli.profile_cmd:cmd_import")
 
     p = psub.add_parser("new", help="create a profile with a new private key")
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("--endpoint", required=True, metavar="HOST:PORT")
-    p.add_argument("--peer-public-key", required=True, metavar="KEY")
-    p.add_argument("--address", required=True, action="append", metavar="CIDR")
-    p.add_argument("--dns", action="append", metavar="IP|DOMAIN")
-    p.add_argument("--allowed-ips", action="append", metavar="CIDR")
-    p.add_argument("--preshared-key-file", metavar="FILE")
-    p.add_argument("--format", choices=("conf", "toml"), default="conf")
+    p.add_argument("name", metavar="NAME", help="the new profile's name")
+    p.add_argument("--endpoint", required=True, metavar="HOST:PORT", help="the peer's endpoint")
+    p.add_argument("--peer-public-key", required=True, metavar="KEY", help="the peer's public key")
+    p.add_argument(
+        "--address", required=True, action="append", metavar="CIDR", help="our tunnel address"
+    )
+    p.add_argument(
+        "--dns", action="append", metavar="IP|DOMAIN", help="nameserver or search domain"
+    )
+    p.add_argument(
+        "--allowed-ips",
+        action="append",
+        metavar="CIDR",
+        help="networks routed into the tunnel (default: 0.0.0.0/0 and ::/0)",
+    )
+    p.add_argument("--preshared-key-file", metavar="FILE", help="file with a preshared key")
+    p.add_argument(
+        "--format", choices=("conf", "toml"), default="conf", help="file format (default: conf)"
+    )
     p.set_defaults(handler="wirecage.cli.profile_cmd:cmd_new")
 
     p = psub.add_parser("edit", help="edit a profile with $VISUAL or $EDITOR")
-    p.add_argument("name", metavar="NAME")
+    _complete(p.add_argument("name", metavar="NAME", help="profile name or path"), PROFILE)
     p.set_defaults(handler="wirecage.cli.profile_cmd:cmd_edit")
 
     p = psub.add_parser("remove", help="remove a profile")
-    p.add_argument("name", metavar="NAME")
+    _complete(p.add_argument("name", metavar="NAME", help="profile name"), PROFILE)
     p.add_argument("--yes", "-y", action="store_true", help="do not ask")
     p.set_defaults(handler="wirecage.cli.profile_cmd:cmd_remove")
 
     p = psub.add_parser("rename", help="rename a profile")
-    p.add_argument("old", metavar="OLD")
-    p.add_argument("new", metavar="NEW")
+    _complete(p.add_argument("old", metavar="OLD", help="the profile's name"), PROFILE)
+    p.add_argument("new", metavar="NEW", help="its new name")
     p.set_defaults(handler="wirecage.cli.profile_cmd:cmd_rename")
 
     p = psub.add_parser("export", help="print a profile, keys included")
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("--format", choices=("conf", "toml"))
+    _complete(p.add_argument("name", metavar="NAME", help="profile name or path"), PROFILE)
+    p.add_argument(
+        "--format", choices=("conf", "toml"), help="output format (default: the profile's own)"
+    )
     p.set_defaults(handler="wirecage.cli.profile_cmd:cmd_export")
 
     p = psub.add_parser("check", help="report every problem in a profile")
-    p.add_argument("name", metavar="FILE|NAME")
+    _complete(p.add_argument("name", metavar="FILE|NAME", help="profile name or path"), PROFILE)
     p.set_defaults(handler="wirecage.cli.profile_cmd:cmd_check")
 
 
@@ -181,3 +225,15 @@ def _add_keys(sub) -> None:
     p.set_defaults(handler="wirecage.cli.key_cmd:cmd_pubkey")
     p = sub.add_parser("genpsk", help="print a new preshared key (like wg genpsk)")
     p.set_defaults(handler="wirecage.cli.key_cmd:cmd_genpsk")
+
+
+def _add_completion(sub) -> None:
+    p = sub.add_parser(
+        "completion",
+        help="print the completion script for a shell",
+        description="Print the completion script for SHELL, the same as the installed one.",
+    )
+    p.add_argument(
+        "shell", choices=("bash", "zsh", "fish"), metavar="SHELL", help="bash, zsh or fish"
+    )
+    p.set_defaults(handler="wirecage.cli.completion:cmd_completion")
