@@ -23,6 +23,7 @@ import select
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -257,3 +258,40 @@ class CageNet:
     def python(self, script: str, *args: str) -> list[str]:
         """A command line that runs ``script`` with the venv's interpreter (inside the cage)."""
         return [VENV_PYTHON, "-c", script, *args]
+
+
+# -- what the cage leaves behind -----------------------------------------------------------
+
+
+def cage_namespaces(wirecage_pid: int) -> set[tuple[str, int]]:
+    """The namespaces of the cage: wirecage's own network and mount namespaces, and the PID
+    namespace its children are born in."""
+    return {
+        (kind, os.stat(f"/proc/{wirecage_pid}/ns/{kind}").st_ino)
+        for kind in ("net", "mnt", "pid_for_children")
+    }
+
+
+def pid_of(marker: str) -> int | None:
+    """A process whose whole command line is ``marker``."""
+    proc = subprocess.run(["pgrep", "-f", "-x", marker], capture_output=True, text=True)
+    pids = proc.stdout.split()
+    return int(pids[0]) if pids else None
+
+
+def nothing_left(inodes: set[tuple[str, int]], markers: Sequence[str] = ()) -> bool:
+    """No process runs in the cage's namespaces, and none with a marker command line."""
+    for marker in markers:
+        if pid_of(marker) is not None:
+            return False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        for kind, inode in inodes:
+            kind = "pid" if kind == "pid_for_children" else kind
+            try:
+                if os.stat(f"/proc/{entry.name}/ns/{kind}").st_ino == inode:
+                    return False
+            except OSError:
+                continue
+    return True

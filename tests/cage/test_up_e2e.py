@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from cage import servers
-from cage.cagenet import BIG_FILE_SIZE, PEER1_ENDPOINT, SECRET_NAME
+from cage.cagenet import (
+    BIG_FILE_SIZE,
+    PEER1_ENDPOINT,
+    SECRET_NAME,
+    cage_namespaces,
+    nothing_left,
+    pid_of,
+)
 from topology import requires_netns, requires_wggo, wait_until
 
 pytestmark = [requires_netns, requires_wggo, pytest.mark.root, pytest.mark.wggo]
@@ -222,38 +229,6 @@ def test_with_the_peer_stopped_only_wireguard_leaves_the_host(net):
         )
 
 
-def _cage_namespaces(wirecage_pid: int) -> set[tuple[str, int]]:
-    """The namespaces of the cage: wirecage's own network and mount namespaces, and the PID
-    namespace its children are born in."""
-    return {
-        (kind, os.stat(f"/proc/{wirecage_pid}/ns/{kind}").st_ino)
-        for kind in ("net", "mnt", "pid_for_children")
-    }
-
-
-def _pid_of(marker: str) -> int | None:
-    proc = subprocess.run(["pgrep", "-f", "-x", marker], capture_output=True, text=True)
-    pids = proc.stdout.split()
-    return int(pids[0]) if pids else None
-
-
-def _nothing_left(inodes: set[tuple[str, int]], markers: list[str]) -> bool:
-    for marker in markers:
-        if _pid_of(marker) is not None:
-            return False
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        for kind, inode in inodes:
-            kind = "pid" if kind == "pid_for_children" else kind
-            try:
-                if os.stat(f"/proc/{entry.name}/ns/{kind}").st_ino == inode:
-                    return False
-            except OSError:
-                continue
-    return True
-
-
 def _host_mounts(net) -> list[str]:
     out = net.host.run(["cat", "/proc/self/mountinfo"]).stdout
     # /run/netns holds every test's namespaces (other tests may run at the same time).
@@ -271,10 +246,10 @@ def test_nothing_left_behind(net, how):
     proc = net.popen("up", str(profile), "--", "sh", "-c", script, stdin=subprocess.PIPE)
     try:
         assert proc.stdout.readline() == b"ready\n"
-        inodes = _cage_namespaces(proc.pid)
-        wait_until(lambda: _pid_of(child), what=child)
+        inodes = cage_namespaces(proc.pid)
+        wait_until(lambda: pid_of(child), what=child)
         if how == "command killed":
-            os.kill(_pid_of(main), signal.SIGKILL)
+            os.kill(pid_of(main), signal.SIGKILL)
             assert proc.wait(timeout=60) == 128 + signal.SIGKILL
         elif how == "wirecage killed":
             proc.kill()
@@ -283,7 +258,7 @@ def test_nothing_left_behind(net, how):
             proc.stdin.write(b"done\n")
             proc.stdin.close()
             assert proc.wait(timeout=60) == 0
-        wait_until(lambda: _nothing_left(inodes, [child, main]), what="the cage to go away")
+        wait_until(lambda: nothing_left(inodes, [child, main]), what="the cage to go away")
     finally:
         proc.kill()
         proc.wait()
