@@ -20,7 +20,8 @@ The command runs in wirecage's process group, so the terminal's own signals (Ctr
 Ctrl-Z, hangup, window size changes) reach it directly, and job control stops and resumes
 wirecage, init and the command together. Signals sent to wirecage with kill(2) are relayed
 to init and from there to the command; signals the kernel raised for the terminal (si_code
-SI_KERNEL) are not relayed, or the command would get Ctrl-C twice.
+SI_KERNEL) are not relayed, or the command would get Ctrl-C twice. The one exception is a
+hangup while wirecage leads the terminal's session: the kernel tells only the session leader.
 
 An init of a PID namespace ignores signals it has no handler for, except SIGKILL; init
 reads its signals from a signalfd, and the command, which is not PID 1, gets normal
@@ -240,11 +241,20 @@ def relay_or_abort(init: CageInit, infos: Iterable[libc.SignalInfo]) -> int | No
     """Handle signals that reached wirecage.
 
     Before the command runs, any of them ends wirecage (status 128+N). Afterwards, signals
-    sent with kill(2) are relayed to the command; the terminal's own already reached it.
+    sent with kill(2) are relayed to the command; the terminal's own already reached it,
+    except a hangup that only wirecage heard.
     """
     for info in infos:
         if not init.command_started:
             return 128 + info.signo
-        if not info.from_kernel:
+        if not info.from_kernel or _hangup_heard_only_by_us(info):
             init.send_signal(info.signo)
     return None
+
+
+def _hangup_heard_only_by_us(info: libc.SignalInfo) -> bool:
+    """When a terminal hangs up, the kernel sends SIGHUP to the session leader alone; a
+    shell there passes it on to its jobs. When wirecage itself leads the session (a terminal
+    emulator's ``-e wirecage up ...``, ``setsid --ctty``, a shell that execs it), nobody
+    else tells the command, which would outlive its terminal."""
+    return info.signo == signal.SIGHUP and os.getsid(0) == os.getpid()
