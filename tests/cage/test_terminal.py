@@ -125,17 +125,34 @@ def test_ctrl_c_reaches_the_command_once(net, scripts):
         assert term.wait() == 40
 
 
-def test_interactive_shell_runs_commands_and_exits_with_its_status(net):
-    """`wirecage up PROFILE` with no command runs $SHELL, interactive on the terminal."""
+@pytest.mark.parametrize("where", ["session leader", "job of a shell"])
+def test_interactive_shell_runs_commands_and_exits_with_its_status(net, where):
+    """`wirecage up PROFILE` with no command runs $SHELL, interactive on the terminal. Run
+    from an outer shell, that shell has the terminal back once the inner one exits (the
+    inner shell cannot hand it back itself: the outer process group is outside the cage's
+    PID namespace)."""
     profile = net.profile("tty-shell")
-    env = net.env(SHELL="/bin/bash", **SHELL_ENV)
-    with PtySession(net.argv("up", "-q", str(profile)), env) as term:
+    if where == "session leader":
+        term = PtySession(
+            net.argv("up", "-q", str(profile)), net.env(SHELL="/bin/bash", **SHELL_ENV)
+        )
+    else:
+        term = outer_shell(net)
+        term.send("export SHELL=/bin/bash; " + shlex.join(up_argv(profile)) + "\n")
+    with term:
         term.send('echo "in-$((6*7))-$WIRECAGE_PROFILE"\n')
         term.expect("in-42-tty-shell")
         term.send("ping -c 1 -W 5 10.77.0.1 >/dev/null && echo pong-$((1+1))\n")
         term.expect("pong-2")
         term.send("exit 3\n")
-        assert term.wait() == 3
+        if where == "session leader":
+            assert term.wait() == 3
+        else:
+            term.send('echo "st-$?"\n')
+            term.expect("st-3")
+            term.send('echo "outer-$((1+1))"; exit\n')
+            term.expect("outer-2")
+            assert term.wait() == 0
 
 
 def test_ctrl_z_in_the_interactive_shell_stops_its_job(net, scripts):
