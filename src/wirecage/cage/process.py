@@ -16,12 +16,14 @@ of the new PID namespace, its init. It:
   forks the command, relays signals to it and reaps orphans, and exits with the command's
   status mapped as env(1) does: the status itself, or 128+N when killed by signal N.
 
-The command runs in wirecage's process group, so the terminal's own signals (Ctrl-C, Ctrl-\\,
-Ctrl-Z, hangup, window size changes) reach it directly, and job control stops and resumes
-wirecage, init and the command together. Signals sent to wirecage with kill(2) are relayed
-to init and from there to the command; signals the kernel raised for the terminal (si_code
+The command runs in wirecage's process group, so the terminal's own signals (Ctrl-C,
+Ctrl-\\, Ctrl-Z, window size changes) reach it directly, and job control stops and resumes
+wirecage and the command together (init, the init of a PID namespace, ignores the terminal's
+stop signals and simply waits). Signals sent to wirecage with kill(2) are relayed to init
+and from there to the command; signals the kernel raised for the terminal (si_code
 SI_KERNEL) are not relayed, or the command would get Ctrl-C twice. The one exception is a
-hangup while wirecage leads the terminal's session: the kernel tells only the session leader.
+hangup while wirecage leads the terminal's session: the kernel tells only the session
+leader.
 
 An init of a PID namespace ignores signals it has no handler for, except SIGKILL; init
 reads its signals from a signalfd, and the command, which is not PID 1, gets normal
