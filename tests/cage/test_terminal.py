@@ -13,16 +13,18 @@ from topology import requires_netns, requires_wggo
 
 pytestmark = [requires_netns, requires_wggo, pytest.mark.root, pytest.mark.wggo]
 
-# Counts SIGINTs; prints "int" for each; on the line "end" prints the count and exits 7.
+# Counts SIGINTs; writes "int" for each; on the line "end" prints the count and exits 7.
+# The handler uses os.write, not print: a signal that lands while print() still holds
+# stdout's buffer would make print() re-enter it and raise (seen under load).
 COUNT_INTS = r"""
-import signal, sys
+import os, signal, sys
 count = 0
 def on_int(signo, frame):
     global count
     count += 1
-    print("int", flush=True)
+    os.write(1, b"int\n")
 signal.signal(signal.SIGINT, on_int)
-print("ready", flush=True)
+os.write(1, b"ready\n")
 for line in sys.stdin:
     if line.strip() == "end":
         break
