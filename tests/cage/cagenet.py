@@ -117,6 +117,11 @@ class CageNet:
             os.mknod(node, stat.S_IFCHR | mode, os.makedev(TUN_MAJOR, TUN_MINOR))
             os.chmod(node, mode)
             self.tun_nodes[kind] = node
+        # nobody's XDG_RUNTIME_DIR for this run only: a concurrent run's cages, which share
+        # nobody's default /tmp/wirecage-65534, must not show up in this run's checks.
+        self.runtime_dir = self.dir / "run-nobody"
+        self.runtime_dir.mkdir(mode=0o700)
+        os.chown(self.runtime_dir, NOBODY, NOBODY)
 
         self.host = self._enter(Netns("chost"))
         self.peer1 = self._enter(Netns("peer1"))
@@ -244,7 +249,13 @@ class CageNet:
         return argv + [VENV_PYTHON, "-m", "wirecage", *args]
 
     def env(self, **extra: str) -> dict[str, str]:
-        return {"PATH": PATH, "PYTHONPATH": str(self.src), "LANG": "C.UTF-8", **extra}
+        return {
+            "PATH": PATH,
+            "PYTHONPATH": str(self.src),
+            "LANG": "C.UTF-8",
+            "XDG_RUNTIME_DIR": str(self.runtime_dir),
+            **extra,
+        }
 
     def run(
         self,

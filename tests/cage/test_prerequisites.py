@@ -13,7 +13,6 @@ from topology import requires_netns, requires_wggo
 pytestmark = [requires_netns, requires_wggo, pytest.mark.root, pytest.mark.wggo]
 
 
-
 def test_unusable_dev_net_tun(net):
     profile = net.profile("tun")
     proc = net.run("up", str(profile), "--", "true", tun="closed")
