@@ -21,6 +21,7 @@ import os
 import random
 import select
 import shutil
+import stat
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -31,7 +32,10 @@ from cage import servers
 from topology import Netns, WgPeerSpec, WireguardGo, veth_pair
 from wirecage.wg.keys import PresharedKey, PrivateKey
 
-VENV_PYTHON = "/opt/wirecage-venv/bin/python"
+# The venv scripts/setup.sh makes: world-readable, so that `nobody` can run it.
+VENV_PYTHON = os.path.join(os.environ.get("WIRECAGE_VENV", "/opt/wirecage-venv"), "bin", "python")
+TUN_MAJOR, TUN_MINOR = 10, 200
+_BIND_TUN = 'mount --bind "$0" /dev/net/tun && exec "$@"'
 NOBODY = 65534
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BIG_FILE_SIZE = 50 * 1024 * 1024 + 12345
@@ -105,6 +109,20 @@ class CageNet:
         (self.www2 / "index.html").write_text("hello from peer2\n")
         for path in (self.www, self.www2):
             os.chmod(path, 0o755)
+        # Private /dev/net/tun nodes, bind-mounted over the real one in the mount namespace
+        # that `ip netns exec` makes for each run: the tests never change the machine's own
+        # device (a concurrent run, or a killed one, would see or keep the wrong mode).
+        self.tun_nodes = {}
+        for kind, mode in (("open", 0o666), ("closed", 0o600)):
+            node = self.dir / f"tun-{kind}"
+            os.mknod(node, stat.S_IFCHR | mode, os.makedev(TUN_MAJOR, TUN_MINOR))
+            os.chmod(node, mode)
+            self.tun_nodes[kind] = node
+        # nobody's XDG_RUNTIME_DIR for this run only: a concurrent run's cages, which share
+        # nobody's default /tmp/wirecage-65534, must not show up in this run's checks.
+        self.runtime_dir = self.dir / "run-nobody"
+        self.runtime_dir.mkdir(mode=0o700)
+        os.chown(self.runtime_dir, NOBODY, NOBODY)
 
         self.host = self._enter(Netns("chost"))
         self.peer1 = self._enter(Netns("peer1"))
@@ -221,14 +239,38 @@ class CageNet:
 
     # -- running wirecage ------------------------------------------------------------------
 
-    def argv(self, *args: str, root: bool = False, prefix: tuple[str, ...] = ()) -> list[str]:
-        argv = self.host.exec_prefix() + list(prefix)
+    def argv(
+        self, *args: str, root: bool = False, prefix: tuple[str, ...] = (), tun: str = "open"
+    ) -> list[str]:
+        """wirecage's command line in the client host; ``tun`` is "open" (0666) or "closed"."""
+        return self.client_argv(
+            [VENV_PYTHON, "-m", "wirecage", *args], root=root, prefix=prefix, tun=tun
+        )
+
+    def client_argv(
+        self,
+        program: list[str],
+        *,
+        root: bool = False,
+        prefix: tuple[str, ...] = (),
+        tun: str = "open",
+    ) -> list[str]:
+        """``program`` in the client host, as nobody unless ``root``, with the private
+        /dev/net/tun (a shell started this way runs wirecage as the user would)."""
+        argv = self.host.exec_prefix() + ["sh", "-c", _BIND_TUN, str(self.tun_nodes[tun])]
+        argv += list(prefix)
         if not root:
             argv += ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-        return argv + [VENV_PYTHON, "-m", "wirecage", *args]
+        return argv + program
 
     def env(self, **extra: str) -> dict[str, str]:
-        return {"PATH": PATH, "PYTHONPATH": str(self.src), "LANG": "C.UTF-8", **extra}
+        return {
+            "PATH": PATH,
+            "PYTHONPATH": str(self.src),
+            "LANG": "C.UTF-8",
+            "XDG_RUNTIME_DIR": str(self.runtime_dir),
+            **extra,
+        }
 
     def run(
         self,
@@ -238,9 +280,10 @@ class CageNet:
         timeout: float = 180,
         prefix: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
+        tun: str = "open",
     ) -> subprocess.CompletedProcess:
         return subprocess.run(
-            self.argv(*args, root=root, prefix=prefix),
+            self.argv(*args, root=root, prefix=prefix, tun=tun),
             env=env or self.env(),
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,

@@ -1,12 +1,11 @@
-"""Fixtures of the cage tests: a world-readable copy of the code, a usable /dev/net/tun, and
-the namespace topology with wireguard-go peers (see cagenet.py)."""
+"""Fixtures of the cage tests: a world-readable copy of the code and the namespace topology
+with wireguard-go peers, which gives each run a private /dev/net/tun (see cagenet.py)."""
 
 from __future__ import annotations
 
 import compileall
 import os
 import shutil
-import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,6 @@ import pytest
 from topology import cleanup_stale
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "wirecage"
-TUN = "/dev/net/tun"
 
 
 @pytest.fixture(scope="session")
@@ -36,21 +34,8 @@ def src_copy() -> Iterator[Path]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def usable_tun() -> Iterator[None]:
-    """/dev/net/tun readable and writable by everyone (as most distributions ship it)."""
-    if not os.path.exists(TUN):
-        pytest.skip(f"{TUN} does not exist")
-    mode = stat.S_IMODE(os.stat(TUN).st_mode)
-    os.chmod(TUN, 0o666)
-    try:
-        yield
-    finally:
-        os.chmod(TUN, mode)
-
-
 @pytest.fixture(scope="module")
-def net(src_copy, usable_tun):
+def net(src_copy):
     from cage.cagenet import CageNet
     from topology import _NETNS_PROBLEM, _WGGO_PROBLEM
 

@@ -3,8 +3,6 @@ each tested by making it really fail."""
 
 from __future__ import annotations
 
-import os
-import stat
 import subprocess
 
 import pytest
@@ -14,17 +12,10 @@ from topology import requires_netns, requires_wggo
 
 pytestmark = [requires_netns, requires_wggo, pytest.mark.root, pytest.mark.wggo]
 
-TUN = "/dev/net/tun"
-
 
 def test_unusable_dev_net_tun(net):
     profile = net.profile("tun")
-    mode = stat.S_IMODE(os.stat(TUN).st_mode)
-    os.chmod(TUN, 0o600)
-    try:
-        proc = net.run("up", str(profile), "--", "true")
-    finally:
-        os.chmod(TUN, mode)
+    proc = net.run("up", str(profile), "--", "true", tun="closed")
     assert proc.returncode == 125
     assert "wirecage: error: /dev/net/tun is not usable by this user" in proc.stderr
     assert "hint: make it usable: 'sudo chmod 0666 /dev/net/tun'" in proc.stderr

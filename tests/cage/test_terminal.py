@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cage.cagenet import NOBODY, VENV_PYTHON, cage_namespaces, nothing_left
+from cage.cagenet import VENV_PYTHON, cage_namespaces, nothing_left
 from cage.ptys import PtySession, pids_with_argv, process_state, session_members
 from topology import requires_netns, requires_wggo, wait_until
 
@@ -98,16 +98,7 @@ def up_argv(profile: Path, *command: str) -> list[str]:
 
 def outer_shell(net) -> PtySession:
     """An interactive bash as nobody in the client host namespace: wirecage runs as its job."""
-    argv = net.host.exec_prefix() + [
-        "setpriv",
-        f"--reuid={NOBODY}",
-        f"--regid={NOBODY}",
-        "--clear-groups",
-        "/bin/bash",
-        "--norc",
-        "--noprofile",
-        "-i",
-    ]
+    argv = net.client_argv(["/bin/bash", "--norc", "--noprofile", "-i"])
     return PtySession(argv, net.env(**SHELL_ENV), rows=37, cols=101)
 
 

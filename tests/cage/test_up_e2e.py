@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -246,6 +245,9 @@ def test_nothing_left_behind(net, how):
     proc = net.popen("up", str(profile), "--", "sh", "-c", script, stdin=subprocess.PIPE)
     try:
         assert proc.stdout.readline() == b"ready\n"
+        # The cage's runtime directory exists while it runs (so its absence below means
+        # something).
+        assert any((net.runtime_dir / "wirecage").iterdir())
         inodes = cage_namespaces(proc.pid)
         wait_until(lambda: pid_of(child), what=child)
         if how == "command killed":
@@ -264,7 +266,7 @@ def test_nothing_left_behind(net, how):
         proc.wait()
     assert _host_mounts(net) == mounts_before
     if how != "wirecage killed":
-        runtime = Path(f"/tmp/wirecage-{65534}")
+        runtime = net.runtime_dir / "wirecage"
         assert not runtime.exists() or not any(runtime.iterdir())
 
 
