@@ -14,13 +14,15 @@ from topology import requires_netns, requires_wggo
 pytestmark = [requires_netns, requires_wggo, pytest.mark.root, pytest.mark.wggo]
 
 # Counts SIGINTs; prints "int" for each; on the line "end" prints the count and exits 7.
+# The handler writes with os.write: a print() in it may interrupt the main code's print()
+# still flushing "ready", and buffered writers refuse such a reentrant call.
 COUNT_INTS = r"""
-import signal, sys
+import os, signal, sys
 count = 0
 def on_int(signo, frame):
     global count
     count += 1
-    print("int", flush=True)
+    os.write(1, b"int\n")
 signal.signal(signal.SIGINT, on_int)
 print("ready", flush=True)
 for line in sys.stdin:
