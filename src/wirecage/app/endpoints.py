@@ -8,15 +8,15 @@ peer and the resolver's reason.
 
 from __future__ import annotations
 
-import logging
 import socket
 import time
 from collections.abc import Callable, Sequence
 
 from wirecage.errors import CageError
+from wirecage.logs import get_logger
 from wirecage.profiles.model import Endpoint, Peer
 
-log = logging.getLogger("wirecage")
+log = get_logger("wirecage")
 
 # Pauses between attempts when resolution fails temporarily: about 8 s in all.
 RESOLVE_RETRY_PAUSES = (0.25, 0.5, 1.0, 2.0, 4.0)

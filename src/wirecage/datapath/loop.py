@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import logging
 import os
 import select
 import time
@@ -33,9 +32,10 @@ from collections.abc import Callable
 from typing import Any
 
 from wirecage.datapath.udp import DRAIN_BATCH, UdpSockets
+from wirecage.logs import get_logger
 from wirecage.wg.tunnel import Deliver, Dropped, Transmit
 
-log = logging.getLogger("wirecage.datapath")
+log = get_logger("wirecage.datapath")
 
 TUN_READ_SIZE = 65535
 

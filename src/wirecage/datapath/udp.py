@@ -9,13 +9,13 @@ UDP GSO/GRO) can be added without touching the event loop or the cage.
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-log = logging.getLogger("wirecage.datapath")
+from wirecage.logs import get_logger
+
+log = get_logger("wirecage.datapath")
 
 # Big enough for any datagram; WireGuard's are at most MTU + 32 bytes of overhead.
 RECV_SIZE = 65535
@@ -29,13 +29,13 @@ def family_of(host: str) -> int:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-@dataclass
 class UdpSockets:
     """Non-blocking UDP sockets keyed by address family."""
 
-    sockets: dict[int, socket.socket]
-    send_errors: dict[str, int] = field(default_factory=dict)
-    dropped_full: int = 0
+    def __init__(self, sockets: dict[int, socket.socket]):
+        self.sockets = sockets
+        self.send_errors: dict[str, int] = {}
+        self.dropped_full = 0
 
     @classmethod
     def open(cls, families: Iterable[int], listen_port: int | None = None) -> UdpSockets:
