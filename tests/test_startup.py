@@ -31,6 +31,8 @@ NOT_ON_THE_UP_PATH = {
     "wirecage.profiles.tomlfmt",
     "wirecage.cli.profile_cmd",
     "wirecage.cli.completion",
+    # cryptography's whole OpenSSL backend, which its X25519 classes import (wg.x25519)
+    "cryptography.hazmat.backends.openssl.backend",
 }
 
 
@@ -62,7 +64,7 @@ def _profile(tmp_path: Path) -> Path:
 
 
 def test_the_up_path_imports_nothing_it_does_not_need(tmp_path):
-    # Everything `wirecage up` imports before it builds the cage, in a fresh interpreter.
+    # Everything `wirecage up` imports to start its handshake, in a fresh interpreter.
     code = f"""
 import json, sys
 from wirecage.cli import main
@@ -73,7 +75,13 @@ args = build_parser(command_word(argv)).parse_args(argv)
 configure_logging(0)
 from wirecage.cli.up_cmd import load
 profile = load(args)
+import os, time
 import wirecage.app.up
+from wirecage.wg.tunnel import PeerConfig, Tunnel
+peers = [PeerConfig(p.public_key, endpoint=("198.51.100.1", 51820)) for p in profile.peers]
+tunnel = Tunnel(profile.interface.private_key, peers, now=0.0, randbytes=os.urandom,
+                wall_time=time.time)
+assert tunnel.initiate_handshakes(0.0)
 print(json.dumps(sorted(sys.modules)))
 """
     proc = _python(code)
@@ -174,3 +182,14 @@ def test_an_unknown_subcommand_gets_the_whole_parser(capsys):
         build_parser(command_word(["bogus"])).parse_args(["bogus"])
     # The error lists every subcommand, as it did before the parser was built in parts.
     assert "'up', 'profile', 'genkey', 'pubkey', 'genpsk', 'completion'" in capsys.readouterr().err
+
+
+def test_the_program_flushes_its_output_before_it_ends():
+    # wirecage.cli.run ends the process with os._exit: a large output through a pipe must
+    # still arrive whole (the bash completion script is about 10 kB).
+    from wirecage.cli.completion import GENERATORS
+
+    proc = _python("import sys; sys.argv[1:] = ['completion', 'bash']; import wirecage.__main__")
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout) > 5000
+    assert proc.stdout == GENERATORS["bash"](None)

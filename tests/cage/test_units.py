@@ -174,6 +174,43 @@ os.system("ip -o addr show dev wgtest0; ip route")
     assert "10.77.0.0/24 dev wgtest0" in out.stdout
 
 
+@requires_netns
+def test_the_tun_device_outlives_its_descriptor():
+    """Persistent: closing the descriptor (fast) leaves it to the namespace to remove it."""
+    code = r"""
+import os, socket
+from wirecage.cage import libc
+from wirecage.cage.tun import TunDevice
+libc.unshare(libc.CLONE_NEWNET)
+tun = TunDevice(os.open("/dev/net/tun", os.O_RDWR), "wgtest1")
+tun.close()
+print(socket.if_nametoindex("wgtest1") == tun.index)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "src")),
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True"]
+
+
+def test_a_literal_endpoint_is_not_resolved(monkeypatch):
+    from wirecage.app.endpoints import resolve_endpoint
+    from wirecage.profiles.model import Endpoint, Peer
+
+    def no_lookup(*args, **kwargs):
+        raise AssertionError("getaddrinfo called for a literal address")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_lookup)
+    peer = Peer(PrivateKey(bytes(range(32))).public_key())
+    assert resolve_endpoint(peer, Endpoint("198.51.100.1", 51820)) == ("198.51.100.1", 51820)
+    # Written the way recvfrom writes the source of a datagram.
+    assert resolve_endpoint(peer, Endpoint("2001:DB8:0::1", 443)) == ("2001:db8::1", 443)
+
+
 def _ipv4_packet(src: str, dst: str, payload: bytes) -> bytes:
     header = struct.pack(
         "!BBHHHBBH4s4s",

@@ -8,6 +8,7 @@ peer and the resolver's reason.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +37,10 @@ def resolve_endpoint(
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[str, int]:
     """The first address for ``endpoint``, as ``(ip, port)``."""
+    if endpoint.is_literal:
+        # Nothing to resolve (getaddrinfo would first load Python's IDNA codec); written
+        # the way getaddrinfo and recvfrom write addresses.
+        return (str(ipaddress.ip_address(endpoint.host)), endpoint.port)
     attempt = 0
     while True:
         try:

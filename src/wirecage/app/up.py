@@ -41,7 +41,7 @@ from wirecage.datapath.udp import UdpSockets, family_of
 from wirecage.errors import CageError
 from wirecage.logs import get_logger
 from wirecage.profiles.model import IPAddress, Peer, Profile
-from wirecage.wg.tunnel import HandshakeCompleted, HandshakeTimedOut, PeerConfig, Tunnel
+from wirecage.wg.tunnel import HandshakeCompleted, HandshakeTimedOut, PeerConfig, Transmit, Tunnel
 
 log = get_logger("wirecage")
 
@@ -168,10 +168,13 @@ class Up:
 
     def run(self) -> int:
         with contextlib.ExitStack() as stack:
-            return self._run(stack)
+            status = self._run(stack)
+        log.debug("cage taken down")
+        return status
 
     def _run(self, stack: contextlib.ExitStack) -> int:
         req, profile = self.request, self.profile
+        log.debug("profile %s loaded", self.label)
         if not profile.interface.addresses:
             raise CageError(
                 f"profile {self.label} has no Address: the cage needs a tunnel address",
@@ -211,8 +214,38 @@ class Up:
         # when /dev/net/tun was opened, so the descriptor we use is opened inside the cage.
         os.close(prereq.open_tun())
 
+        # The handshake starts now, from the host: its round trip overlaps the building of
+        # the cage, and the response waits in the UDP socket until the event loop runs.
+        now = boottime()
+        tunnel = Tunnel(
+            profile.interface.private_key,
+            [
+                PeerConfig(
+                    peer.public_key,
+                    preshared_key=peer.preshared_key,
+                    endpoint=addr,
+                    allowed_ips=tuple(peer.allowed_ips),
+                    persistent_keepalive=peer.persistent_keepalive or None,
+                )
+                for peer, addr in endpoints
+            ],
+            now=now,
+            randbytes=os.urandom,
+            wall_time=time.time,
+            mtu=mtu,
+        )
+        # Transmit them at once; anything else (drops, events) goes through the loop later.
+        deferred = []
+        for out in tunnel.initiate_handshakes(now):
+            if type(out) is Transmit:
+                udp.send(out.data, out.endpoint)
+            else:
+                deferred.append(out)
+        log.debug("handshake initiation sent")
+
         runtime = RuntimeDir.create(self.label)
         stack.callback(runtime.remove)
+        log.debug("runtime directory %s", runtime.path)
         resolv_conf, nsswitch_conf = self._dns_files(runtime)
         runtime.write_info(
             {
@@ -239,24 +272,6 @@ class Up:
         stack.callback(_close_quietly, tun_fd)
         self._configure(tun_fd, plan, target, resolv_conf, nsswitch_conf)
 
-        now = boottime()
-        tunnel = Tunnel(
-            profile.interface.private_key,
-            [
-                PeerConfig(
-                    peer.public_key,
-                    preshared_key=peer.preshared_key,
-                    endpoint=addr,
-                    allowed_ips=tuple(peer.allowed_ips),
-                    persistent_keepalive=peer.persistent_keepalive or None,
-                )
-                for peer, addr in endpoints
-            ],
-            now=now,
-            randbytes=os.urandom,
-            wall_time=time.time,
-            mtu=mtu,
-        )
         signals = SignalFd(RELAYED_SIGNALS)
         stack.callback(signals.close)
         init = spawn_init(spec)
@@ -329,9 +344,10 @@ class Up:
             wait_timer.append(loop.call_at(now + req.wait_timeout, on_wait_timeout))
         else:
             start_command()
-        loop.process(tunnel.initiate_handshakes(now))
+        loop.process(deferred)
 
         status = loop.run()
+        log.debug("command exited with status %d", status)
         if loop.dropped:
             log.info("dropped: %s", ", ".join(f"{k} {v}" for k, v in loop.dropped.items()))
         if self.failure is not None:
