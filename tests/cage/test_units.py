@@ -211,6 +211,24 @@ def test_a_literal_endpoint_is_not_resolved(monkeypatch):
     assert resolve_endpoint(peer, Endpoint("2001:DB8:0::1", 443)) == ("2001:db8::1", 443)
 
 
+def test_udp_receives_one_datagram_then_drains_the_rest():
+    udp = UdpSockets.open([socket.AF_INET])
+    try:
+        (fd,) = udp.fds()
+        port = udp.local_ports()[socket.AF_INET]
+        assert udp.receive(fd) is None
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.bind(("127.0.0.1", 0))
+            for data in (b"one", b"two", b"three"):
+                sender.sendto(data, ("127.0.0.1", port))
+            here = ("127.0.0.1", sender.getsockname()[1])
+            assert udp.receive(fd) == (b"one", here)
+            assert udp.drain(fd) == [(b"two", here), (b"three", here)]
+        assert udp.receive(fd) is None
+    finally:
+        udp.close()
+
+
 def _ipv4_packet(src: str, dst: str, payload: bytes) -> bytes:
     header = struct.pack(
         "!BBHHHBBH4s4s",

@@ -361,6 +361,10 @@ class Tunnel:
         if not isinstance(private_key, PrivateKey):
             raise TypeError("private_key must be a wirecage.wg.keys.PrivateKey")
         self._randbytes = randbytes
+        # Random bytes for timer jitter, drawn 64 at a time: a data packet sent after one
+        # was received sets a jittered timer, and one draw (a system call with os.urandom)
+        # per such packet would sit on the path of every ping.
+        self._jitter_pool = b""
         self._wall_time = wall_time
         self._mtu = mtu
         self.local = LocalStatic(private_key.x25519())
@@ -583,7 +587,11 @@ class Tunnel:
                 return index
 
     def _jitter(self) -> float:
-        scale = int.from_bytes(self._randbytes(2), "little") / 65536
+        pool = self._jitter_pool
+        if not pool:
+            pool = self._randbytes(64)
+        self._jitter_pool = pool[2:]
+        scale = int.from_bytes(pool[:2], "little") / 65536
         return scale * REKEY_TIMEOUT_JITTER_MAX
 
     def _send_initiation(self, peer: Peer, now: float, out: list, *, is_retry: bool) -> None:
