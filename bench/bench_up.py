@@ -8,7 +8,9 @@ One wireguard-go server in its own network namespace (tunnel 10.77.0.1, iperf3 s
 wireguard-go (tunnel 10.77.0.3, the reference) and ``wirecage up`` (tunnel 10.77.0.2, run as
 ``nobody``, rootless). Measured per round, alternating the two clients:
 
-- iperf3 TCP throughput, upload (client to server) and download (``-R``);
+- iperf3 TCP throughput, upload (client to server) and download (``-R``), with the CPU time
+  (user + system) the client spent meanwhile: the wirecage process (not the iperf3 it
+  runs), or the wireguard-go client process;
 - ping round-trip time (median of the echo replies);
 - the time of ``wirecage up --wait PROFILE -- true`` (the handshake included).
 
@@ -30,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -40,7 +43,15 @@ from topology import Netns, WgPeerSpec, WireguardGo, veth_pair  # noqa: E402
 from wirecage.wg.keys import PrivateKey  # noqa: E402
 
 NOBODY = 65534
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system time of a process so far (all its threads, not its children)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def run(argv, **kw):
@@ -114,6 +125,7 @@ class Bench:
         )
         wg_ref.start()
         stack.append(wg_ref.close)
+        self.wg_ref = wg_ref
         iperf = self.server.popen(["iperf3", "-s", "-B", "10.77.0.1"], stdout=subprocess.DEVNULL)
         stack.append(iperf.kill)
 
@@ -155,15 +167,49 @@ class Bench:
         env = {"PATH": PATH, "PYTHONPATH": str(self.tmp / "src"), "LANG": "C.UTF-8"}
         return run(self.cage_argv(command, wait=wait), env=env)
 
+    def cage_with_cpu(self, command):
+        """Run ``command`` in a cage; its output and the CPU time wirecage itself spent."""
+        env = {"PATH": PATH, "PYTHONPATH": str(self.tmp / "src"), "LANG": "C.UTF-8"}
+        # nsenter and setpriv exec, so the child's pid is wirecage's. Sampled until it
+        # exits (the last sample misses at most one interval of its end).
+        proc = subprocess.Popen(
+            self.cage_argv(command), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        samples = [0.0]
+
+        def sample() -> None:
+            while proc.poll() is None:
+                try:
+                    samples.append(cpu_seconds(proc.pid))
+                except (OSError, ValueError, IndexError):
+                    return
+                time.sleep(0.05)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        out, err = proc.communicate(timeout=300)
+        sampler.join()
+        if proc.returncode != 0:
+            raise SystemExit(f"bench: wirecage exited {proc.returncode}: {err.decode()}")
+        return out.decode(), samples[-1]
+
+    def ref_with_cpu(self, command):
+        before = cpu_seconds(self.wg_ref.proc.pid)
+        out = self.ref(command).stdout
+        return out, cpu_seconds(self.wg_ref.proc.pid) - before
+
     def ref(self, command):
         return run(self.host.exec_prefix() + command)
 
     def iperf(self, client, reverse):
+        """Mbit/s received, and the client's CPU seconds during the run."""
         cmd = ["iperf3", "-c", "10.77.0.1", "-t", str(self.args.seconds), "-J"]
         if reverse:
             cmd.append("-R")
-        out = json.loads(client(cmd).stdout)
-        return out["end"]["sum_received"]["bits_per_second"] / 1e6
+        run_with_cpu = self.cage_with_cpu if client == self.cage else self.ref_with_cpu
+        text, cpu = run_with_cpu(cmd)
+        out = json.loads(text)
+        return out["end"]["sum_received"]["bits_per_second"] / 1e6, cpu
 
     def ping(self, client):
         out = client(["ping", "-c", str(self.args.pings), "-i", "0.2", "10.77.0.1"]).stdout
@@ -194,7 +240,8 @@ def main() -> int:
     bench = Bench(args)
     stack: list = []
     results: dict[str, dict[str, list[float]]] = {
-        k: {"wirecage": [], "wireguard-go": []} for k in ("upload", "download", "ping")
+        k: {"wirecage": [], "wireguard-go": []}
+        for k in ("upload", "download", "ping", "upload CPU/Gbit", "download CPU/Gbit")
     }
     up_times: list[float] = []
     try:
@@ -204,9 +251,15 @@ def main() -> int:
             order = list(clients) if rnd % 2 == 0 else list(reversed(clients))
             for name in order:
                 for key, reverse in (("upload", False), ("download", True)):
-                    mbps = bench.iperf(clients[name], reverse)
+                    mbps, cpu = bench.iperf(clients[name], reverse)
                     results[key][name].append(mbps)
-                    print(f"round {rnd + 1} {name:12} {key:8} {mbps:8.1f} Mbit/s", flush=True)
+                    # CPU seconds per Gbit moved: fair when the two move different amounts.
+                    results[f"{key} CPU/Gbit"][name].append(cpu / (mbps * args.seconds / 1000))
+                    print(
+                        f"round {rnd + 1} {name:12} {key:8} {mbps:8.1f} Mbit/s"
+                        f"  client CPU {cpu:5.2f} s",
+                        flush=True,
+                    )
                 rtt = bench.ping(clients[name])
                 results["ping"][name].append(rtt)
                 print(f"round {rnd + 1} {name:12} ping     {rtt:8.3f} ms", flush=True)
@@ -222,11 +275,18 @@ def main() -> int:
                 print(f"bench: cleanup: {exc}", file=sys.stderr)
 
     print("\nmedians (wirecage / wireguard-go as the client, same wireguard-go server):")
-    for key, unit in (("upload", "Mbit/s"), ("download", "Mbit/s"), ("ping", "ms")):
+    rows = (
+        ("upload", "Mbit/s"),
+        ("download", "Mbit/s"),
+        ("ping", "ms"),
+        ("upload CPU/Gbit", "s"),
+        ("download CPU/Gbit", "s"),
+    )
+    for key, unit in rows:
         a = statistics.median(results[key]["wirecage"])
         b = statistics.median(results[key]["wireguard-go"])
         print(
-            f"  {key:9} wirecage {a:8.2f} {unit:6}  wireguard-go {b:8.2f} {unit:6}"
+            f"  {key:17} wirecage {a:8.2f} {unit:6}  wireguard-go {b:8.2f} {unit:6}"
             f"  ratio {a / b:5.2f}"
         )
     print(

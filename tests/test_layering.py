@@ -11,14 +11,14 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "wirecage"
 
-# What each layer may import from inside wirecage (errors is shared by all).
+# What each layer may import from inside wirecage (errors and logs are shared by all but wg).
 ALLOWED = {
     "wg": {"wg"},
-    "profiles": {"profiles", "wg", "errors"},
-    "cage": {"cage", "profiles", "wg", "errors"},
-    "datapath": {"datapath", "profiles", "wg", "errors"},
-    "app": {"app", "cage", "datapath", "profiles", "wg", "errors"},
-    "cli": {"cli", "app", "profiles", "wg", "errors", "__init__"},
+    "profiles": {"profiles", "wg", "errors", "logs"},
+    "cage": {"cage", "profiles", "wg", "errors", "logs"},
+    "datapath": {"datapath", "profiles", "wg", "errors", "logs"},
+    "app": {"app", "cage", "datapath", "profiles", "wg", "errors", "logs"},
+    "cli": {"cli", "app", "profiles", "wg", "errors", "logs", "__init__"},
 }
 # The protocol core stays pure: the standard library and cryptography only.
 WG_THIRD_PARTY = {"cryptography"}

@@ -1,5 +1,3 @@
-import sys
+from wirecage.cli import run
 
-from wirecage.cli import main
-
-sys.exit(main())
+run()

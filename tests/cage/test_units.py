@@ -174,6 +174,61 @@ os.system("ip -o addr show dev wgtest0; ip route")
     assert "10.77.0.0/24 dev wgtest0" in out.stdout
 
 
+@requires_netns
+def test_the_tun_device_outlives_its_descriptor():
+    """Persistent: closing the descriptor (fast) leaves it to the namespace to remove it."""
+    code = r"""
+import os, socket
+from wirecage.cage import libc
+from wirecage.cage.tun import TunDevice
+libc.unshare(libc.CLONE_NEWNET)
+tun = TunDevice(os.open("/dev/net/tun", os.O_RDWR), "wgtest1")
+tun.close()
+print(socket.if_nametoindex("wgtest1") == tun.index)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "src")),
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True"]
+
+
+def test_a_literal_endpoint_is_not_resolved(monkeypatch):
+    from wirecage.app.endpoints import resolve_endpoint
+    from wirecage.profiles.model import Endpoint, Peer
+
+    def no_lookup(*args, **kwargs):
+        raise AssertionError("getaddrinfo called for a literal address")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_lookup)
+    peer = Peer(PrivateKey(bytes(range(32))).public_key())
+    assert resolve_endpoint(peer, Endpoint("198.51.100.1", 51820)) == ("198.51.100.1", 51820)
+    # Written the way recvfrom writes the source of a datagram.
+    assert resolve_endpoint(peer, Endpoint("2001:DB8:0::1", 443)) == ("2001:db8::1", 443)
+
+
+def test_udp_receives_one_datagram_then_drains_the_rest():
+    udp = UdpSockets.open([socket.AF_INET])
+    try:
+        (fd,) = udp.fds()
+        port = udp.local_ports()[socket.AF_INET]
+        assert udp.receive(fd) is None
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.bind(("127.0.0.1", 0))
+            for data in (b"one", b"two", b"three"):
+                sender.sendto(data, ("127.0.0.1", port))
+            here = ("127.0.0.1", sender.getsockname()[1])
+            assert udp.receive(fd) == (b"one", here)
+            assert udp.drain(fd) == [(b"two", here), (b"three", here)]
+        assert udp.receive(fd) is None
+    finally:
+        udp.close()
+
+
 def _ipv4_packet(src: str, dst: str, payload: bytes) -> bytes:
     header = struct.pack(
         "!BBHHHBBH4s4s",

@@ -121,7 +121,6 @@ def profiles(draw):
 
 def with_key_files(profile: Profile, directory: Path, names: list[str]) -> Profile:
     """The same profile with its keys moved into files under ``directory`` (mode 0600)."""
-    from dataclasses import replace
 
     def store(name: str, b64: str) -> Path:
         path = directory / name
@@ -129,14 +128,13 @@ def with_key_files(profile: Profile, directory: Path, names: list[str]) -> Profi
         path.chmod(0o600)
         return path
 
-    iface = replace(
-        profile.interface,
+    iface = profile.interface.replace(
         private_key_file=store("private-" + names[0], profile.interface.private_key.to_base64()),
     )
     new_peers = []
     for index, peer in enumerate(profile.peers):
         if peer.preshared_key is not None:
             name = f"psk{index}-{names[(index + 1) % len(names)]}"
-            peer = replace(peer, preshared_key_file=store(name, peer.preshared_key.to_base64()))
+            peer = peer.replace(preshared_key_file=store(name, peer.preshared_key.to_base64()))
         new_peers.append(peer)
-    return replace(profile, interface=iface, peers=tuple(new_peers))
+    return profile.replace(interface=iface, peers=tuple(new_peers))

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import tempfile
 import textwrap
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -139,9 +138,8 @@ def test_wg_quick_and_wg_accept_the_written_conf(tmp_path):
     provider, _ = read_conf((FIXTURES / "provider.conf").read_text(), source="provider.conf")
     # wg resolves host names, and tests send nothing beyond their own namespaces: use a literal.
     *kept, named = provider.peers
-    provider = replace(
-        provider, peers=(*kept, replace(named, endpoint=Endpoint("198.51.100.9", 443)))
-    )
+    literal = named.replace(endpoint=Endpoint("198.51.100.9", 443))
+    provider = provider.replace(peers=(*kept, literal))
     keyfiles, _ = read_conf(
         (FIXTURES / "keyfiles.conf").read_text(), source="keyfiles.conf", base_dir=tmp_path
     )

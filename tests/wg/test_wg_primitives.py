@@ -147,3 +147,22 @@ def test_tai64n_is_monotonic_and_whitened():
     # Sub-2^24-ns differences vanish: the timestamp does not leak the precise clock.
     assert tai64n(1_700_000_000.001) == a
     assert abs(tai64n_decode(b) - 1_700_000_000.5) < 0.02
+
+
+def test_x25519_from_bytes_gives_the_public_classes_results():
+    """wg.x25519 skips cryptography's start-up check, not anything of the keys."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+    from wirecage.wg import x25519
+
+    ours = x25519.private_from_bytes(bytes(range(32)))
+    theirs = X25519PrivateKey.from_private_bytes(bytes(range(32)))
+    assert isinstance(ours, X25519PrivateKey)
+    assert ours.public_key().public_bytes_raw() == theirs.public_key().public_bytes_raw()
+    peer = bytes(range(1, 33))
+    peer_public = X25519PrivateKey.from_private_bytes(peer).public_key().public_bytes_raw()
+    public = x25519.public_from_bytes(peer_public)
+    assert isinstance(public, X25519PublicKey)
+    assert ours.exchange(public) == theirs.exchange(X25519PublicKey.from_public_bytes(peer_public))
+    with pytest.raises(ValueError):
+        x25519.private_from_bytes(bytes(31))

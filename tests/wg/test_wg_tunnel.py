@@ -496,3 +496,18 @@ def test_under_load_a_source_with_a_cookie_is_still_rate_limited():
     pair.advance(1)  # the bucket refills: the (replayed) message reaches Noise again
     pair.inject(pair.b, with_mac2)
     assert pair.b.drop_reasons()[-1] == "handshake_replay"
+
+
+def test_a_ping_pong_does_not_draw_entropy_per_packet():
+    # Sending data after receiving some sets a jittered timer; the jitter comes from a
+    # pool, so the data path makes no randbytes call (a system call) for every packet.
+    pair = PeerPair()
+    pair.send_udp(pair.a, b"first")
+    calls = []
+    randbytes = pair.a.tunnel._randbytes
+    pair.a.tunnel._randbytes = lambda n: calls.append(n) or randbytes(n)
+    for _ in range(100):
+        pair.send_udp(pair.a, b"ping")
+        pair.send_udp(pair.b, b"pong")
+    assert len(pair.b.delivered) == 101 and len(pair.a.delivered) == 100
+    assert len(calls) <= 100 // 32 + 1

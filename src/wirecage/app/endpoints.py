@@ -8,15 +8,16 @@ peer and the resolver's reason.
 
 from __future__ import annotations
 
-import logging
+import ipaddress
 import socket
 import time
 from collections.abc import Callable, Sequence
 
 from wirecage.errors import CageError
+from wirecage.logs import get_logger
 from wirecage.profiles.model import Endpoint, Peer
 
-log = logging.getLogger("wirecage")
+log = get_logger("wirecage")
 
 # Pauses between attempts when resolution fails temporarily: about 8 s in all.
 RESOLVE_RETRY_PAUSES = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -36,6 +37,10 @@ def resolve_endpoint(
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[str, int]:
     """The first address for ``endpoint``, as ``(ip, port)``."""
+    if endpoint.is_literal:
+        # Nothing to resolve (getaddrinfo would first load Python's IDNA codec); written
+        # the way getaddrinfo and recvfrom write addresses.
+        return (str(ipaddress.ip_address(endpoint.host)), endpoint.port)
     attempt = 0
     while True:
         try:

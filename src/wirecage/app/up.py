@@ -15,14 +15,12 @@ command's own status is wirecage's.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import pwd
 import socket
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from wirecage.app.endpoints import choose_mtu, resolve_endpoint
@@ -41,10 +39,11 @@ from wirecage.cage.process import RELAYED_SIGNALS, CommandSpec, relay_or_abort, 
 from wirecage.datapath.loop import EventLoop, boottime
 from wirecage.datapath.udp import UdpSockets, family_of
 from wirecage.errors import CageError
+from wirecage.logs import get_logger
 from wirecage.profiles.model import IPAddress, Peer, Profile
-from wirecage.wg.tunnel import HandshakeCompleted, HandshakeTimedOut, PeerConfig, Tunnel
+from wirecage.wg.tunnel import HandshakeCompleted, HandshakeTimedOut, PeerConfig, Transmit, Tunnel
 
-log = logging.getLogger("wirecage")
+log = get_logger("wirecage")
 
 TUN_NAME = "wg0"
 # Without an answer from a peer after this long, say so (the core keeps trying).
@@ -52,21 +51,42 @@ NO_ANSWER_WARNING_AFTER = 10.0
 ALL_IDS = (0, 2147483647)
 
 
-@dataclass(frozen=True)
+# Plain classes rather than dataclasses, here and on the rest of the path of `up`: the
+# dataclasses module and the code generation of every @dataclass cost a few milliseconds
+# at each start, which `wirecage up -- true` pays in full.
+
+
 class UpRequest:
-    profile: Profile
-    command: Sequence[str] = ()
-    dns: Sequence[IPAddress] | None = None  # --dns: replaces the profile's nameservers
-    user: str | None = None
-    wait: bool = False
-    wait_timeout: float = 10.0
+    """What the command line asked ``up`` for."""
+
+    __slots__ = ("profile", "command", "dns", "user", "wait", "wait_timeout")
+
+    def __init__(
+        self,
+        profile: Profile,
+        command: Sequence[str] = (),
+        dns: Sequence[IPAddress] | None = None,  # --dns: replaces the profile's nameservers
+        user: str | None = None,
+        wait: bool = False,
+        wait_timeout: float = 10.0,
+    ):
+        self.profile = profile
+        self.command = command
+        self.dns = dns
+        self.user = user
+        self.wait = wait
+        self.wait_timeout = wait_timeout
 
 
-@dataclass(frozen=True)
 class Target:
-    identity: Identity
-    user_namespace: bool
-    drop_privileges: bool
+    """Who the command runs as, and how wirecage gets there."""
+
+    __slots__ = ("identity", "user_namespace", "drop_privileges")
+
+    def __init__(self, identity: Identity, user_namespace: bool, drop_privileges: bool):
+        self.identity = identity
+        self.user_namespace = user_namespace
+        self.drop_privileges = drop_privileges
 
 
 def profile_label(profile: Profile) -> str:
@@ -148,10 +168,13 @@ class Up:
 
     def run(self) -> int:
         with contextlib.ExitStack() as stack:
-            return self._run(stack)
+            status = self._run(stack)
+        log.debug("cage taken down")
+        return status
 
     def _run(self, stack: contextlib.ExitStack) -> int:
         req, profile = self.request, self.profile
+        log.debug("profile %s loaded", self.label)
         if not profile.interface.addresses:
             raise CageError(
                 f"profile {self.label} has no Address: the cage needs a tunnel address",
@@ -191,8 +214,38 @@ class Up:
         # when /dev/net/tun was opened, so the descriptor we use is opened inside the cage.
         os.close(prereq.open_tun())
 
+        # The handshake starts now, from the host: its round trip overlaps the building of
+        # the cage, and the response waits in the UDP socket until the event loop runs.
+        now = boottime()
+        tunnel = Tunnel(
+            profile.interface.private_key,
+            [
+                PeerConfig(
+                    peer.public_key,
+                    preshared_key=peer.preshared_key,
+                    endpoint=addr,
+                    allowed_ips=tuple(peer.allowed_ips),
+                    persistent_keepalive=peer.persistent_keepalive or None,
+                )
+                for peer, addr in endpoints
+            ],
+            now=now,
+            randbytes=os.urandom,
+            wall_time=time.time,
+            mtu=mtu,
+        )
+        # Transmit them at once; anything else (drops, events) goes through the loop later.
+        deferred = []
+        for out in tunnel.initiate_handshakes(now):
+            if type(out) is Transmit:
+                udp.send(out.data, out.endpoint)
+            else:
+                deferred.append(out)
+        log.debug("handshake initiation sent")
+
         runtime = RuntimeDir.create(self.label)
         stack.callback(runtime.remove)
+        log.debug("runtime directory %s", runtime.path)
         resolv_conf, nsswitch_conf = self._dns_files(runtime)
         runtime.write_info(
             {
@@ -219,24 +272,6 @@ class Up:
         stack.callback(_close_quietly, tun_fd)
         self._configure(tun_fd, plan, target, resolv_conf, nsswitch_conf)
 
-        now = boottime()
-        tunnel = Tunnel(
-            profile.interface.private_key,
-            [
-                PeerConfig(
-                    peer.public_key,
-                    preshared_key=peer.preshared_key,
-                    endpoint=addr,
-                    allowed_ips=tuple(peer.allowed_ips),
-                    persistent_keepalive=peer.persistent_keepalive or None,
-                )
-                for peer, addr in endpoints
-            ],
-            now=now,
-            randbytes=os.urandom,
-            wall_time=time.time,
-            mtu=mtu,
-        )
         signals = SignalFd(RELAYED_SIGNALS)
         stack.callback(signals.close)
         init = spawn_init(spec)
@@ -309,9 +344,10 @@ class Up:
             wait_timer.append(loop.call_at(now + req.wait_timeout, on_wait_timeout))
         else:
             start_command()
-        loop.process(tunnel.initiate_handshakes(now))
+        loop.process(deferred)
 
         status = loop.run()
+        log.debug("command exited with status %d", status)
         if loop.dropped:
             log.info("dropped: %s", ", ".join(f"{k} {v}" for k, v in loop.dropped.items()))
         if self.failure is not None:

@@ -18,14 +18,14 @@ Everything happens after ``/`` was made private recursively, so no mount leaks t
 from __future__ import annotations
 
 import ipaddress
-import logging
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from wirecage.cage import libc
+from wirecage.logs import get_logger
 
-log = logging.getLogger("wirecage.cage")
+log = get_logger("wirecage.cage")
 
 RESOLV_CONF = "/etc/resolv.conf"
 NSSWITCH_CONF = "/etc/nsswitch.conf"

@@ -14,7 +14,6 @@ import os
 import signal
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -103,11 +102,18 @@ _SIGINFO = struct.Struct("<IiiII")
 SIGINFO_SIZE = 128
 
 
-@dataclass(frozen=True, slots=True)
 class SignalInfo:
-    signo: int
-    code: int
-    pid: int
+    """One signal read from a signalfd: its number, its si_code and its sender."""
+
+    __slots__ = ("signo", "code", "pid")
+
+    def __init__(self, signo: int, code: int, pid: int):
+        self.signo = signo
+        self.code = code
+        self.pid = pid
+
+    def __repr__(self) -> str:
+        return f"SignalInfo(signo={self.signo}, code={self.code}, pid={self.pid})"
 
     @property
     def from_kernel(self) -> bool:

@@ -21,7 +21,6 @@ import ipaddress
 import os
 import socket
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from wirecage.cage import libc
@@ -31,17 +30,30 @@ from wirecage.cage.tun import TunDevice
 PROC_SYS_NET = Path("/proc/sys/net")
 
 
-@dataclass(frozen=True, slots=True)
 class Identity:
     """Who the command runs as."""
 
-    uid: int
-    gid: int
-    name: str
-    home: str
-    shell: str
-    # Supplementary groups, set only when wirecage runs as real root and drops privileges.
-    groups: tuple[int, ...] = ()
+    __slots__ = ("uid", "gid", "name", "home", "shell", "groups")
+
+    def __init__(
+        self,
+        uid: int,
+        gid: int,
+        name: str,
+        home: str,
+        shell: str,
+        # Supplementary groups, set only when wirecage runs as real root and drops privileges.
+        groups: tuple[int, ...] = (),
+    ):
+        self.uid = uid
+        self.gid = gid
+        self.name = name
+        self.home = home
+        self.shell = shell
+        self.groups = groups
+
+    def __repr__(self) -> str:
+        return f"Identity(uid={self.uid}, gid={self.gid}, name={self.name!r})"
 
 
 def enter_cage(*, user_namespace: bool, uid: int, gid: int) -> None:
@@ -97,15 +109,23 @@ def prepare_sysctls(*, ping_gids: tuple[int, int]) -> list[str]:
     return steps
 
 
-@dataclass(slots=True)
 class NetworkPlan:
-    """What the cage's network looks like."""
+    """What the cage's network looks like; ``steps`` records what configure_network did."""
 
-    tun_name: str
-    mtu: int
-    addresses: Sequence[ipaddress.IPv4Interface | ipaddress.IPv6Interface]
-    routes: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
-    steps: list[str] = field(default_factory=list)
+    __slots__ = ("tun_name", "mtu", "addresses", "routes", "steps")
+
+    def __init__(
+        self,
+        tun_name: str,
+        mtu: int,
+        addresses: Sequence[ipaddress.IPv4Interface | ipaddress.IPv6Interface],
+        routes: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network],
+    ):
+        self.tun_name = tun_name
+        self.mtu = mtu
+        self.addresses = addresses
+        self.routes = routes
+        self.steps: list[str] = []
 
 
 def routes_for(allowed_ips: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network]):

@@ -33,19 +33,18 @@ signal semantics (``kill -TERM`` ends a shell script with status 143).
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import select
 import signal
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from wirecage.cage import libc
 from wirecage.cage.namespaces import Identity, close_fds_except
 from wirecage.errors import EXIT_CAGE_FAILED, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND
+from wirecage.logs import get_logger
 
-log = logging.getLogger("wirecage.cage")
+log = get_logger("wirecage.cage")
 
 # Signals that wirecage and init pass on to the command when they are sent with kill(2).
 RELAYED_SIGNALS = (
@@ -66,14 +65,24 @@ def exit_status(wait_status: int) -> int:
     return 128 - code if code < 0 else code
 
 
-@dataclass(frozen=True, slots=True)
 class CommandSpec:
-    argv: Sequence[str]
-    env: Mapping[str, str]
-    identity: Identity
-    # Real root running the command as another user: setgroups, setgid, setuid before exec.
-    # In a user namespace the identity map already gives the command the caller's uid.
-    drop_privileges: bool = False
+    """The command, its environment, and who it runs as."""
+
+    __slots__ = ("argv", "env", "identity", "drop_privileges")
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        identity: Identity,
+        # Real root running the command as another user: setgroups, setgid, setuid before
+        # exec. In a user namespace the identity map already gives the command its uid.
+        drop_privileges: bool = False,
+    ):
+        self.argv = argv
+        self.env = env
+        self.identity = identity
+        self.drop_privileges = drop_privileges
 
 
 class CageInit:

@@ -8,23 +8,15 @@ traceback (they are bugs); ``--debug`` shows tracebacks for expected errors too.
 from __future__ import annotations
 
 import importlib
-import logging
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from wirecage.errors import EXIT_FAILURE, WirecageError
+from wirecage.logs import configure_logging, get_logger
 
-log = logging.getLogger("wirecage")
-
-
-def _setup_logging(verbosity: int) -> None:
-    level = {-1: logging.ERROR, 0: logging.WARNING}.get(verbosity, logging.DEBUG)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("wirecage: %(message)s"))
-    root = logging.getLogger("wirecage")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+log = get_logger("wirecage")
 
 
 def _resolve(handler: str):
@@ -33,15 +25,17 @@ def _resolve(handler: str):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from wirecage.cli.parser import build_parser
+    from wirecage.cli.parser import build_parser, command_word
 
-    parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    _setup_logging(-1 if args.quiet else args.verbose)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(command_word(arguments))
+    args = parser.parse_args(arguments)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_usage(sys.stderr)
         return 2
+    # The verbosity holds for this one command (main may be called again in-process).
+    configure_logging(-1 if args.quiet else args.verbose)
     try:
         return int(_resolve(handler)(args) or 0)
     except WirecageError as exc:
@@ -59,3 +53,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader went away (`wirecage profile list | head`); nothing left to say.
         return EXIT_FAILURE
+    finally:
+        configure_logging(None)
+
+
+def run() -> NoReturn:
+    """The ``wirecage`` program: ``main()``, then the process ends at once.
+
+    Python's own shutdown (finalizing every module, collecting the garbage of cryptography
+    and the rest) takes milliseconds that ``wirecage up PROFILE -- COMMAND`` would add to the
+    command's time. Nothing needs it: when ``main`` returns, everything wirecage set up has
+    been undone (``up`` takes its cage down on the way out) and only the standard streams may
+    hold buffered output, which is flushed here.
+    """
+    status = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        # The reader went away (`wirecage profile list | head`), as main() reports it.
+        status = status or EXIT_FAILURE
+    os._exit(status)

@@ -8,15 +8,15 @@ their output is a file that others can read.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import stat
 import sys
 
 from wirecage.errors import WirecageError
+from wirecage.logs import get_logger
 from wirecage.wg.keys import KEY_B64_LEN, KeyFormatError, PresharedKey, PrivateKey, decode_key
 
-log = logging.getLogger("wirecage")
+log = get_logger("wirecage")
 
 
 def _warn_if_world_accessible() -> None:

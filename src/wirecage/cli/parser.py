@@ -14,6 +14,7 @@ means a file name, without saying so.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 from wirecage import __version__
 
@@ -72,7 +73,14 @@ def _add_common(parser: argparse.ArgumentParser, *, after_command: bool = False)
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``command`` (a subcommand's name) only that subcommand.
+
+    Building every subcommand costs milliseconds (argparse formats and checks each argument
+    as it is added), which ``wirecage up`` would pay at each start for commands it does not
+    run; ``main`` therefore asks for the one the command line names. Usage and help of that
+    subcommand are the same either way.
+    """
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Run a command in a cage whose only way out is a WireGuard tunnel.",
@@ -81,11 +89,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    _add_up(sub)
-    _add_profile(sub)
-    _add_keys(sub)
-    _add_completion(sub)
+    adders = [_ADDERS[command]] if command in _ADDERS else list(dict.fromkeys(_ADDERS.values()))
+    for add in adders:
+        add(sub)
     return parser
+
+
+def command_word(argv: Sequence[str]) -> str | None:
+    """The subcommand an argument list names: its first word that is not an option.
+
+    The top-level options (-v, -q, --debug, --version, -h) take no values, so that word is
+    the subcommand, if the command line is right at all.
+    """
+    for arg in argv:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg
+    return None
 
 
 def _add_up(sub) -> None:
@@ -237,3 +258,14 @@ def _add_completion(sub) -> None:
         "shell", choices=("bash", "zsh", "fish"), metavar="SHELL", help="bash, zsh or fish"
     )
     p.set_defaults(handler="wirecage.cli.completion:cmd_completion")
+
+
+# Each subcommand's name and the function that adds it (genkey, pubkey and genpsk together).
+_ADDERS = {
+    "up": _add_up,
+    "profile": _add_profile,
+    "genkey": _add_keys,
+    "pubkey": _add_keys,
+    "genpsk": _add_keys,
+    "completion": _add_completion,
+}

@@ -9,13 +9,13 @@ UDP GSO/GRO) can be added without touching the event loop or the cage.
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-log = logging.getLogger("wirecage.datapath")
+from wirecage.logs import get_logger
+
+log = get_logger("wirecage.datapath")
 
 # Big enough for any datagram; WireGuard's are at most MTU + 32 bytes of overhead.
 RECV_SIZE = 65535
@@ -29,13 +29,14 @@ def family_of(host: str) -> int:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-@dataclass
 class UdpSockets:
     """Non-blocking UDP sockets keyed by address family."""
 
-    sockets: dict[int, socket.socket]
-    send_errors: dict[str, int] = field(default_factory=dict)
-    dropped_full: int = 0
+    def __init__(self, sockets: dict[int, socket.socket]):
+        self.sockets = sockets
+        self._by_fd = {s.fileno(): s for s in sockets.values()}
+        self.send_errors: dict[str, int] = {}
+        self.dropped_full = 0
 
     @classmethod
     def open(cls, families: Iterable[int], listen_port: int | None = None) -> UdpSockets:
@@ -82,9 +83,21 @@ class UdpSockets:
         if count == 0:
             log.warning("cannot send to %s: %s (reported once)", _fmt(endpoint), _strerror(err))
 
+    def receive(self, fd: int) -> tuple[bytes, Address] | None:
+        """One datagram from the socket ``fd``, or None when none is waiting."""
+        recvfrom = self._by_fd[fd].recvfrom
+        while True:
+            try:
+                data, addr = recvfrom(RECV_SIZE)
+            except BlockingIOError:
+                return None
+            except OSError:
+                continue  # an ICMP error queued on the socket, now consumed
+            return data, (addr[0], addr[1])
+
     def drain(self, fd: int) -> list[tuple[bytes, Address]]:
         """Read up to DRAIN_BATCH datagrams from the socket ``fd``."""
-        recvfrom = self._by_fd(fd).recvfrom
+        recvfrom = self._by_fd[fd].recvfrom
         datagrams = []
         for _ in range(DRAIN_BATCH):
             try:
@@ -97,16 +110,11 @@ class UdpSockets:
             datagrams.append((data, (addr[0], addr[1])))
         return datagrams
 
-    def _by_fd(self, fd: int) -> socket.socket:
-        for sock in self.sockets.values():
-            if sock.fileno() == fd:
-                return sock
-        raise KeyError(fd)
-
     def close(self) -> None:
         for sock in self.sockets.values():
             sock.close()
         self.sockets.clear()
+        self._by_fd.clear()
 
 
 def _fmt(endpoint: Address) -> str:

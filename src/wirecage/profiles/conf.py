@@ -21,9 +21,7 @@ key file reference, and write key file references the same way. The result is a 
 
 from __future__ import annotations
 
-import difflib
 import re
-import shlex
 from pathlib import Path
 
 from wirecage.errors import ProfileError
@@ -245,6 +243,8 @@ def _peer_value(peer: DraftPeer, key: str, value: str, where: Where, problems: P
 
 def _key_file_hook(hook: str) -> list[str] | None:
     """The words of ``wg set %i private-key F`` / ``wg set %i peer K preshared-key F``."""
+    import shlex  # here, not at the top: most files have no hooks (startup cost)
+
     try:
         words = shlex.split(hook)
     except ValueError:
@@ -294,6 +294,8 @@ def _attach_key_files(
 
 
 def _did_you_mean(key: str, known: dict[str, str]) -> str:
+    import difflib  # only for a mistake: not worth its import at every start
+
     close = difflib.get_close_matches(key.lower(), list(known), n=1, cutoff=0.75)
     return f" (did you mean {known[close[0]]}?)" if close else ""
 
@@ -309,6 +311,8 @@ def _file_word(path: Path, source: str) -> str:
             f"{source}: key file path {text!r} cannot be written to a .conf file",
             hint="rename the key file, or store the profile as TOML",
         )
+    import shlex
+
     return shlex.quote(text)
 
 

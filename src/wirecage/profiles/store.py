@@ -20,20 +20,18 @@ imported when a profile is actually parsed.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import re
-import tempfile
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wirecage.errors import EXIT_USAGE, ProfileError
+from wirecage.logs import get_logger
 
 if TYPE_CHECKING:
     from wirecage.profiles.model import Profile
 
-log = logging.getLogger("wirecage")
+log = get_logger("wirecage")
 
 FORMATS = ("conf", "toml")
 SYSTEM_PROFILE_DIRS = (Path("/etc/wirecage/profiles"), Path("/etc/wireguard"))
@@ -90,15 +88,20 @@ def sniff_format(text: str) -> str:
 # --- listing ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class StoredProfile:
     """A profile file found in the search path (not parsed)."""
 
-    name: str
-    path: Path
-    format: str
-    # An earlier file of the same name hides this one.
-    shadowed: bool = False
+    __slots__ = ("name", "path", "format", "shadowed")
+
+    def __init__(self, name: str, path: Path, format: str, shadowed: bool = False):
+        self.name = name
+        self.path = path
+        self.format = format
+        # An earlier file of the same name hides this one.
+        self.shadowed = shadowed
+
+    def __repr__(self) -> str:
+        return f"StoredProfile({self.name!r}, {str(self.path)!r}, shadowed={self.shadowed})"
 
 
 def _files_in(directory: Path) -> list[Path]:
@@ -205,7 +208,7 @@ def read_profile_file(path: Path, name: str | None = None) -> tuple[Profile, lis
     if group_or_other_readable(mode) and _has_inline_secret(profile):
         # Like wg-quick's "is world accessible", for the file that holds the secret.
         warnings.insert(0, permission_warning(path, "profile"))
-    return replace(profile, name=name), warnings
+    return profile.replace(name=name), warnings
 
 
 def report(profile: Profile, warnings: list[str]) -> None:
@@ -243,9 +246,9 @@ def absolute_key_files(profile: Profile, base_dir: Path) -> Profile:
     def fix(path: Path | None) -> Path | None:
         return None if path is None else resolve_key_file(path, base_dir).absolute()
 
-    iface = replace(profile.interface, private_key_file=fix(profile.interface.private_key_file))
-    peers = tuple(replace(p, preshared_key_file=fix(p.preshared_key_file)) for p in profile.peers)
-    return replace(profile, interface=iface, peers=peers)
+    iface = profile.interface.replace(private_key_file=fix(profile.interface.private_key_file))
+    peers = tuple(p.replace(preshared_key_file=fix(p.preshared_key_file)) for p in profile.peers)
+    return profile.replace(interface=iface, peers=peers)
 
 
 def has_relative_key_files(profile: Profile) -> bool:
@@ -300,6 +303,8 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def _write_temp(directory: Path, name: str, data: bytes) -> Path:
+    import tempfile  # only when writing: `wirecage up` reads, and starts faster without it
+
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o600)  # mkstemp's default, made explicit: profiles hold secrets

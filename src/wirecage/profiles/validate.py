@@ -18,7 +18,6 @@ import os
 import re
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -48,20 +47,39 @@ class FieldError(ValueError):
     """One value is wrong; the message says why (never quoting a secret)."""
 
 
-@dataclass(frozen=True, slots=True)
+# Plain classes, not dataclasses: every `wirecage up` reads a profile, and generating
+# dataclasses costs milliseconds at each start (see "Startup" in docs/architecture.md).
+
+
 class Where:
     """Where a value was written: its line (None when the format has no lines) and key."""
 
-    line: int | None
-    key: str
+    __slots__ = ("line", "key")
+
+    def __init__(self, line: int | None, key: str):
+        self.line = line
+        self.key = key
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Where:
+            return NotImplemented
+        return (self.line, self.key) == (other.line, other.key)
+
+    def __hash__(self) -> int:
+        return hash((self.line, self.key))
+
+    def __repr__(self) -> str:
+        return f"Where({self.line!r}, {self.key!r})"
 
 
-@dataclass(slots=True)
 class Problems:
     """Every problem of one file, each formatted ``file:line: key: message``."""
 
-    source: str
-    items: list[tuple[Where | None, str]] = field(default_factory=list)
+    __slots__ = ("source", "items")
+
+    def __init__(self, source: str):
+        self.source = source
+        self.items: list[tuple[Where | None, str]] = []
 
     def add(self, where: Where | None, message: str) -> None:
         self.items.append((where, message))
@@ -254,38 +272,42 @@ def parse_listen_port(text: str) -> int:
 # --- the draft: what a reader gathered, with where it came from -------------------------------
 
 
-@dataclass(slots=True)
 class DraftPeer:
-    where: Where  # the [Peer] header (or the peer[N] table)
-    prefix: str = ""  # put before key names in problems: "" in .conf, "peer[N]." in TOML
-    public_key: PublicKey | None = None
-    public_key_where: Where | None = None
-    preshared_key: PresharedKey | None = None
-    preshared_key_file: Path | None = None
-    preshared_key_where: Where | None = None
-    endpoint: Endpoint | None = None
-    allowed_ips: list[tuple[IPNetwork, Where]] = field(default_factory=list)
-    persistent_keepalive: int | None = None
+    """A [Peer] as read so far; the reader fills in the fields it finds."""
+
+    def __init__(self, where: Where, prefix: str = ""):
+        self.where = where  # the [Peer] header (or the peer[N] table)
+        self.prefix = prefix  # put before key names in problems: "" in .conf, "peer[N]." in TOML
+        self.public_key: PublicKey | None = None
+        self.public_key_where: Where | None = None
+        self.preshared_key: PresharedKey | None = None
+        self.preshared_key_file: Path | None = None
+        self.preshared_key_where: Where | None = None
+        self.endpoint: Endpoint | None = None
+        self.allowed_ips: list[tuple[IPNetwork, Where]] = []
+        self.persistent_keepalive: int | None = None
 
 
-@dataclass(slots=True)
 class Draft:
-    names: dict[str, str]  # the format's key names: "private_key", "address", "peer", ...
-    prefix: str = ""  # put before interface key names: "" in .conf, "interface." in TOML
-    interface_where: Where | None = None
-    private_key: PrivateKey | None = None
-    private_key_file: Path | None = None
-    private_key_where: Where | None = None
-    addresses: list[IPInterface] = field(default_factory=list)
-    dns: list[IPAddress] = field(default_factory=list)
-    dns_search: list[str] = field(default_factory=list)
-    mtu: int | None = None
-    mtu_where: Where | None = None
-    listen_port: int | None = None
-    peers: list[DraftPeer] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
-    # Added to the "private key missing" problem when the file hints at why (a hook).
-    missing_key_hint: str = ""
+    """The [Interface] and the peers as read so far; ``finish`` turns it into a Profile."""
+
+    def __init__(self, names: dict[str, str], prefix: str = ""):
+        self.names = names  # the format's key names: "private_key", "address", "peer", ...
+        self.prefix = prefix  # put before interface key names: "" in .conf, "interface." in TOML
+        self.interface_where: Where | None = None
+        self.private_key: PrivateKey | None = None
+        self.private_key_file: Path | None = None
+        self.private_key_where: Where | None = None
+        self.addresses: list[IPInterface] = []
+        self.dns: list[IPAddress] = []
+        self.dns_search: list[str] = []
+        self.mtu: int | None = None
+        self.mtu_where: Where | None = None
+        self.listen_port: int | None = None
+        self.peers: list[DraftPeer] = []
+        self.ignored: list[str] = []
+        # Added to the "private key missing" problem when the file hints at why (a hook).
+        self.missing_key_hint = ""
 
     def add_dns(self, entry: IPAddress | str) -> None:
         if isinstance(entry, str):

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from . import x25519 as _x25519
+
 KEY_LEN = 32
 KEY_B64_LEN = 44
 
@@ -116,12 +118,12 @@ class PrivateKey(_SecretKey):
 
     def public_key(self) -> PublicKey:
         if self._public is None:
-            pub = X25519PrivateKey.from_private_bytes(self._raw).public_key()
+            pub = _x25519.private_from_bytes(self._raw).public_key()
             self._public = PublicKey(pub.public_bytes_raw())
         return self._public
 
     def x25519(self) -> X25519PrivateKey:
-        return X25519PrivateKey.from_private_bytes(self._raw)
+        return _x25519.private_from_bytes(self._raw)
 
 
 class PresharedKey(_SecretKey):
@@ -133,4 +135,4 @@ class PresharedKey(_SecretKey):
 
 
 def x25519_public(key: PublicKey) -> X25519PublicKey:
-    return X25519PublicKey.from_public_bytes(key.raw)
+    return _x25519.public_from_bytes(key.raw)

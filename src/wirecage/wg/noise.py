@@ -30,8 +30,6 @@ newer than the last one, and the indices and cookies (mac1/mac2) are the Tunnel'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from .constants import CONSTRUCTION, IDENTIFIER
@@ -77,37 +75,69 @@ class RemoteStatic:
         self.initial_hash = hash_(INITIAL_HASH, public)
 
 
-@dataclass(frozen=True, slots=True)
+# Plain slotted classes, not dataclasses: startup cost (see "Startup" in
+# docs/architecture.md).
+
+
 class InitiationSent:
     """The initiator's state between its initiation and the response."""
 
-    sender: int
-    ephemeral: X25519PrivateKey
-    chaining_key: bytes
-    hash: bytes
+    __slots__ = ("sender", "ephemeral", "chaining_key", "hash")
+
+    def __init__(self, sender: int, ephemeral: X25519PrivateKey, chaining_key: bytes, hash: bytes):
+        self.sender = sender
+        self.ephemeral = ephemeral
+        self.chaining_key = chaining_key
+        self.hash = hash
 
 
-@dataclass(frozen=True, slots=True)
 class InitiationConsumed:
     """What a responder learnt from a valid initiation: who sent it and when."""
 
-    remote_static: bytes
-    remote_index: int
-    remote_ephemeral: bytes
-    timestamp: bytes
-    chaining_key: bytes
-    hash: bytes
+    __slots__ = (
+        "remote_static",
+        "remote_index",
+        "remote_ephemeral",
+        "timestamp",
+        "chaining_key",
+        "hash",
+    )
+
+    def __init__(
+        self,
+        remote_static: bytes,
+        remote_index: int,
+        remote_ephemeral: bytes,
+        timestamp: bytes,
+        chaining_key: bytes,
+        hash: bytes,
+    ):
+        self.remote_static = remote_static
+        self.remote_index = remote_index
+        self.remote_ephemeral = remote_ephemeral
+        self.timestamp = timestamp
+        self.chaining_key = chaining_key
+        self.hash = hash
 
 
-@dataclass(frozen=True, slots=True)
 class SessionKeys:
     """The result of a completed handshake, from our side."""
 
-    local_index: int
-    remote_index: int
-    send_key: bytes
-    receive_key: bytes
-    is_initiator: bool
+    __slots__ = ("local_index", "remote_index", "send_key", "receive_key", "is_initiator")
+
+    def __init__(
+        self,
+        local_index: int,
+        remote_index: int,
+        send_key: bytes,
+        receive_key: bytes,
+        is_initiator: bool,
+    ):
+        self.local_index = local_index
+        self.remote_index = remote_index
+        self.send_key = send_key
+        self.receive_key = receive_key
+        self.is_initiator = is_initiator
 
 
 def create_initiation(

@@ -18,9 +18,11 @@ import hmac
 import struct
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+from . import x25519
 
 __all__ = [
     "AEAD_NONCE",
@@ -129,7 +131,7 @@ def xaead_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, auth: bytes) -> b
 
 def dh_generate(randbytes) -> X25519PrivateKey:
     """DH-GENERATE(): a fresh X25519 private key from the injected entropy source."""
-    return X25519PrivateKey.from_private_bytes(randbytes(32))
+    return x25519.private_from_bytes(randbytes(32))
 
 
 def dh_public(private: X25519PrivateKey) -> bytes:
@@ -142,7 +144,7 @@ def dh(private: X25519PrivateKey, public: bytes) -> bytes | None:
     The whitepaper requires rejecting that result; ``cryptography`` raises ValueError for it.
     """
     try:
-        shared = private.exchange(X25519PublicKey.from_public_bytes(public))
+        shared = private.exchange(x25519.public_from_bytes(public))
     except ValueError:
         return None
     if hmac.compare_digest(shared, _ZERO_DH):

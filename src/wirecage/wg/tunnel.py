@@ -45,7 +45,6 @@ import ipaddress
 import struct
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 
 from .allowedips import AllowedIPs
 from .constants import (
@@ -205,28 +204,75 @@ Output = Transmit | Deliver | Dropped | HandshakeCompleted | HandshakeTimedOut
 # -- configuration and statistics ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+# Plain slotted classes, not dataclasses: startup cost (see "Startup" in
+# docs/architecture.md).
+
+
 class PeerConfig:
     """One [Peer]: its key, optional preshared key, endpoint, AllowedIPs and keepalive."""
 
-    public_key: PublicKey
-    preshared_key: PresharedKey | None = None
-    endpoint: Endpoint | None = None
-    allowed_ips: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network | str] = ()
-    persistent_keepalive: int | None = None
+    __slots__ = ("public_key", "preshared_key", "endpoint", "allowed_ips", "persistent_keepalive")
+
+    def __init__(
+        self,
+        public_key: PublicKey,
+        preshared_key: PresharedKey | None = None,
+        endpoint: Endpoint | None = None,
+        allowed_ips: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network | str] = (),
+        persistent_keepalive: int | None = None,
+    ):
+        self.public_key = public_key
+        self.preshared_key = preshared_key
+        self.endpoint = endpoint
+        self.allowed_ips = allowed_ips
+        self.persistent_keepalive = persistent_keepalive
+
+    def __repr__(self) -> str:
+        return f"PeerConfig({self.public_key!r}, endpoint={self.endpoint!r})"
 
 
-@dataclass
 class PeerStats:
-    public_key: PublicKey
-    endpoint: Endpoint | None
-    last_handshake: float | None  # wall time of the last completed handshake
-    rx_bytes: int
-    tx_bytes: int
-    drops: dict[str, int] = field(default_factory=dict)
-    queued_packets: int = 0
-    persistent_keepalive: int | None = None
-    allowed_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    """What ``peer_stats()`` reports about one peer (bytes as ``wg show`` counts them)."""
+
+    __slots__ = (
+        "public_key",
+        "endpoint",
+        "last_handshake",
+        "rx_bytes",
+        "tx_bytes",
+        "drops",
+        "queued_packets",
+        "persistent_keepalive",
+        "allowed_ips",
+    )
+
+    def __init__(
+        self,
+        public_key: PublicKey,
+        endpoint: Endpoint | None,
+        last_handshake: float | None,  # wall time of the last completed handshake
+        rx_bytes: int,
+        tx_bytes: int,
+        drops: dict[str, int] | None = None,
+        queued_packets: int = 0,
+        persistent_keepalive: int | None = None,
+        allowed_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (),
+    ):
+        self.public_key = public_key
+        self.endpoint = endpoint
+        self.last_handshake = last_handshake
+        self.rx_bytes = rx_bytes
+        self.tx_bytes = tx_bytes
+        self.drops = drops if drops is not None else {}
+        self.queued_packets = queued_packets
+        self.persistent_keepalive = persistent_keepalive
+        self.allowed_ips = allowed_ips
+
+    def __repr__(self) -> str:
+        return (
+            f"PeerStats({self.public_key!r}, endpoint={self.endpoint!r}, "
+            f"rx_bytes={self.rx_bytes}, tx_bytes={self.tx_bytes}, drops={self.drops!r})"
+        )
 
 
 # -- the peer --------------------------------------------------------------------------------
@@ -315,6 +361,10 @@ class Tunnel:
         if not isinstance(private_key, PrivateKey):
             raise TypeError("private_key must be a wirecage.wg.keys.PrivateKey")
         self._randbytes = randbytes
+        # Random bytes for timer jitter, drawn 64 at a time: a data packet sent after one
+        # was received sets a jittered timer, and one draw (a system call with os.urandom)
+        # per such packet would sit on the path of every ping.
+        self._jitter_pool = b""
         self._wall_time = wall_time
         self._mtu = mtu
         self.local = LocalStatic(private_key.x25519())
@@ -537,7 +587,11 @@ class Tunnel:
                 return index
 
     def _jitter(self) -> float:
-        scale = int.from_bytes(self._randbytes(2), "little") / 65536
+        pool = self._jitter_pool
+        if not pool:
+            pool = self._randbytes(64)
+        self._jitter_pool = pool[2:]
+        scale = int.from_bytes(pool[:2], "little") / 65536
         return scale * REKEY_TIMEOUT_JITTER_MAX
 
     def _send_initiation(self, peer: Peer, now: float, out: list, *, is_retry: bool) -> None:
