@@ -28,6 +28,18 @@ from wirecage.wg.keys import PrivateKey
 from wirecage.wg.tunnel import PeerConfig, Tunnel
 
 
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter that imports wirecage from this checkout."""
+    src = Path(__file__).resolve().parents[2] / "src"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(src)),
+        timeout=60,
+    )
+
+
 def test_command_after_double_dash_is_taken_verbatim():
     parser = build_parser()
     args = parser.parse_args(["up", "work", "--wait", "--", "ssh", "-v", "--", "host"])
@@ -41,8 +53,10 @@ def test_command_after_double_dash_is_taken_verbatim():
 
 
 def test_parse_endpoint():
-    assert parse_endpoint("vpn.example.org:51820") == parse_endpoint("vpn.example.org:51820")
-    assert parse_endpoint("[2001:db8::1]:443").host == "2001:db8::1"
+    vpn = parse_endpoint("vpn.example.org:51820")
+    assert (vpn.host, vpn.port) == ("vpn.example.org", 51820)
+    v6 = parse_endpoint("[2001:db8::1]:443")
+    assert (v6.host, v6.port) == ("2001:db8::1", 443)
     for bad in ("nohost", ":51820", "h:0", "h:70000", "h:x"):
         with pytest.raises(UsageError):
             parse_endpoint(bad)
@@ -129,13 +143,9 @@ def test_close_fds_except_keeps_only_what_it_is_told():
         "        return False\n"
         "print([is_open(fd) for fd in (0, 1, 2, a, b, c, d, e)])\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "src")),
-        check=True,
-    ).stdout
+    out = _python(code)
+    assert out.returncode == 0, out.stderr
+    out = out.stdout
     assert out.strip() == "[True, True, True, False, True, True, False, False]"
 
 
@@ -159,13 +169,7 @@ except NetlinkError as e:
     print("error:", e.errno, e.what)
 os.system("ip -o addr show dev wgtest0; ip route")
 """
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "src")),
-        timeout=60,
-    )
+    out = _python(code)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert "lo up" in lines[0] and "route 10.77.0.0/24 dev wgtest0" in lines[0]
@@ -186,13 +190,7 @@ tun = TunDevice(os.open("/dev/net/tun", os.O_RDWR), "wgtest1")
 tun.close()
 print(socket.if_nametoindex("wgtest1") == tun.index)
 """
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "src")),
-        timeout=60,
-    )
+    out = _python(code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True"]
 
