@@ -399,6 +399,30 @@ def test_edit_abort_keeps_the_old_profile(capsys, dirs, editor, monkeypatch):
     assert (dirs.user / "work.conf").read_bytes() == before
 
 
+def test_edit_end_of_input_aborts_instead_of_editing_forever(capsys, dirs, editor, monkeypatch):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    before = (dirs.user / "work.conf").read_bytes()
+    # Two invalid edits queued: re-editing at end of input would run the editor again.
+    log = editor("[Interface]\nMTU = 1\n", "[Interface]\nMTU = 2\n")
+    code, _, err = run(capsys, "profile", "edit", "work", stdin=b"", monkeypatch=monkeypatch)
+    assert code == 1 and "edit aborted" in err
+    assert len(log.read_text().splitlines()) == 1  # the editor ran once
+    assert (dirs.user / "work.conf").read_bytes() == before
+
+
+def test_edit_asks_again_after_an_unknown_answer(capsys, dirs, editor, monkeypatch):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    before = (dirs.user / "work.conf").read_bytes()
+    log = editor("[Interface]\nMTU = 1\n", "[Interface]\nMTU = 2\n")
+    code, _, err = run(
+        capsys, "profile", "edit", "work", stdin=b"yes\nq\na\n", monkeypatch=monkeypatch
+    )
+    assert code == 1 and "edit aborted" in err
+    assert err.count("Please answer e (edit again) or a (abort)") == 2
+    assert len(log.read_text().splitlines()) == 1
+    assert (dirs.user / "work.conf").read_bytes() == before
+
+
 def test_edit_when_the_editor_fails_or_is_missing(capsys, dirs, editor, monkeypatch):
     import_fixture(capsys, "windows.conf", "--name", "work")
     before = (dirs.user / "work.conf").read_bytes()
@@ -540,6 +564,7 @@ def test_pubkey_matches_wg_pubkey_for_wg_genkey_and_unclamped_keys(capsys, monke
     keys = [wg("genkey") for _ in range(3)]
     keys += [base64.b64encode(rng.randbytes(32)) + b"\n" for _ in range(5)]  # not clamped
     keys += [base64.b64encode(bytes(32)), base64.b64encode(b"\xff" * 32) + b" \n\n"]
+    keys += [keys[0].strip() + b"\0\t\r\v\f" + b"\n" * 70_000]  # more than one read
     for key in keys:
         code, out, err = run(capsys, "pubkey", stdin=key, monkeypatch=monkeypatch)
         assert code == 0, err
@@ -558,8 +583,8 @@ def test_genpsk_looks_like_wg_genpsk(capsys):
 @pytest.mark.parametrize(
     "stdin",
     [b"", b"short\n", CLIENT_PRIVATE.encode() + b"x", CLIENT_PRIVATE[:-1].encode() + b"!\n",
-     b" " + CLIENT_PRIVATE.encode()],
-    ids=["empty", "short", "trailing", "not-base64", "leading-space"],
+     b" " + CLIENT_PRIVATE.encode(), CLIENT_PRIVATE.encode() + b"\n" * 70_000 + b"x\n"],
+    ids=["empty", "short", "trailing", "not-base64", "leading-space", "far-trailing"],
 )  # fmt: skip
 def test_pubkey_rejects_what_wg_rejects(capsys, monkeypatch, stdin):
     code, out, err = run(capsys, "pubkey", stdin=stdin, monkeypatch=monkeypatch)
@@ -586,3 +611,12 @@ def test_genkey_warns_like_wg_about_a_world_readable_file(tmp_path):
     assert result.returncode == 0
     assert "world accessible" in result.stderr and "umask 077" in result.stderr
     assert len(target.read_text()) == 45
+
+
+def test_closed_standard_input_is_no_key_and_no_profile(capsys, monkeypatch):
+    # Started with <&-: Python has no sys.stdin at all.
+    monkeypatch.setattr(sys, "stdin", None)
+    code, out, err = run(capsys, "pubkey")
+    assert (code, out) == (1, "") and "pubkey: not a key" in err
+    code, out, err = run(capsys, "profile", "import", "-", "--name", "x")
+    assert (code, out) == (1, "") and "<stdin>: no [Interface] section" in err

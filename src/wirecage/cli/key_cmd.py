@@ -31,27 +31,52 @@ def _warn_if_world_accessible() -> None:
         )
 
 
-def _print_key(b64: str) -> None:
-    _warn_if_world_accessible()
+def _write_key(b64: str) -> None:
+    if sys.stdout is None:  # started with standard output closed (>&-)
+        raise WirecageError("standard output is closed: nowhere to write the key")
     sys.stdout.write(b64 + "\n")
     sys.stdout.flush()
 
 
+def _print_secret_key(b64: str) -> None:
+    _warn_if_world_accessible()
+    _write_key(b64)
+
+
+# wg's char_is_space() and the NUL it also skips: all that may follow the key.
+_TRAILING_OK = b" \t\n\r\v\f\0"
+
+
+def _read_key_input() -> tuple[bytes, bool]:
+    """The first 44 bytes of standard input, and whether only whitespace follows them.
+
+    Like ``wg pubkey``, the whole input is read, not just its start: a key followed by many
+    blank lines and then anything else is refused, however far the rest is.
+    """
+    stdin = sys.stdin.buffer if sys.stdin is not None else None
+    if stdin is None:  # started with standard input closed (<&-): no key
+        return b"", True
+    head = stdin.read(KEY_B64_LEN)
+    while chunk := stdin.read(65536):
+        if chunk.strip(_TRAILING_OK):
+            return head, False  # wg stops at the first stray character too
+    return head, True
+
+
 def cmd_genkey(args: argparse.Namespace) -> int:
-    _print_key(PrivateKey.generate(os.urandom).to_base64())
+    _print_secret_key(PrivateKey.generate(os.urandom).to_base64())
     return 0
 
 
 def cmd_genpsk(args: argparse.Namespace) -> int:
-    _print_key(PresharedKey.generate(os.urandom).to_base64())
+    _print_secret_key(PresharedKey.generate(os.urandom).to_base64())
     return 0
 
 
 def cmd_pubkey(args: argparse.Namespace) -> int:
-    data = sys.stdin.buffer.read(4096)
-    text, rest = data[:KEY_B64_LEN], data[KEY_B64_LEN:]
+    text, clean = _read_key_input()
     # wg allows whitespace (and NULs) after the key, nothing else.
-    if rest.strip(b" \t\n\r\v\f\0"):
+    if not clean:
         raise WirecageError(
             "pubkey: trailing characters after the key",
             hint="give one private key on standard input: wirecage pubkey < private.key",
@@ -64,5 +89,5 @@ def cmd_pubkey(args: argparse.Namespace) -> int:
             f"pubkey: not a key: {detail}",
             hint="give one private key on standard input: wirecage pubkey < private.key",
         ) from None
-    sys.stdout.write(PrivateKey(raw).public_key().to_base64() + "\n")
+    _write_key(PrivateKey(raw).public_key().to_base64())
     return 0

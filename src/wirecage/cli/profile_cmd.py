@@ -27,10 +27,13 @@ def _note(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _ask(question: str) -> str:
-    """One answer from standard input ('' at end of input)."""
+def _ask(question: str) -> str | None:
+    """One answer from standard input, lowercased; None at end of input (or no input)."""
     print(question, end="", file=sys.stderr, flush=True)
-    line = sys.stdin.readline()
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    if not line:
+        print(file=sys.stderr)  # end the prompt's line
+        return None
     return line.strip().lower()
 
 
@@ -186,7 +189,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         if not args.name:
             raise UsageError("importing standard input needs --name NAME")
         source, base_dir, in_fmt = "<stdin>", Path.cwd(), None
-        data = sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read() if sys.stdin is not None else b""  # <&-: empty
     else:
         path = Path(args.file)
         source, base_dir, in_fmt = str(path), path.parent, store.format_of(path)
@@ -290,7 +293,10 @@ def cmd_edit(args: argparse.Namespace) -> int:
     path = store.managed_path(args.name)
     fmt = store.format_of(path)
     assert fmt is not None
-    original = path.read_bytes()
+    try:
+        original = path.read_bytes()
+    except OSError as exc:
+        raise ProfileError(f"cannot read {path}: {exc.strerror or exc}") from None
     # A private directory: the copy holds the private key.
     workdir = Path(tempfile.mkdtemp(prefix="wirecage-edit-"))
     try:
@@ -326,6 +332,10 @@ def cmd_edit(args: argparse.Namespace) -> int:
                 for problem in exc.problems:
                     _note(f"  {problem}")
                 answer = _ask("What now? (e)dit again, (a)bort [e]: ")
+                # Anything else asks again, like visudo; end of input aborts (re-editing
+                # forever with no one to answer would never end).
+                while answer not in (None, "", "e", "edit", "a", "abort"):
+                    answer = _ask("Please answer e (edit again) or a (abort): ")
                 if answer in ("", "e", "edit"):
                     continue
                 raise WirecageError(
