@@ -189,6 +189,9 @@ BAD_CASES = {
     "two peers with the same key": (
         GOOD_IFACE + GOOD_PEER + f"[Peer]\nPublicKey = {SERVER_PUBLIC}\n",
         8, "PublicKey", "same public key as the peer on line 4"),
+    "peer with the interface's own public key": (
+        GOOD_IFACE + f"[Peer]\nPublicKey = {CLIENT_PUBLIC}\n", 5, "PublicKey",
+        "the interface's own public key"),
     "overlapping allowed ips": (
         GOOD_IFACE + GOOD_PEER + f"[Peer]\nPublicKey = {PEER1_PUBLIC}\nAllowedIPs = 10.1.0.0/16\n",
         9, "AllowedIPs", "10.1.0.0/16 overlaps 0.0.0.0/0 of the peer on line 4"),
@@ -222,6 +225,12 @@ BAD_CASES = {
     "key outside any section": ("MTU = 1420\n" + GOOD_IFACE + GOOD_PEER, 1, "MTU", "outside"),
     "line without equals sign": (iface("just some words"), 4, "", "neither a [Section]"),
     "key given twice": (iface("PrivateKey = " + CLIENT_PRIVATE), 4, "PrivateKey", "line 2"),
+    # The '=' such a line has is the key's padding: the line must not come back as a key name.
+    "private key without an equals sign": (
+        f"[Interface]\nPrivateKey {CLIENT_PRIVATE}\nAddress = 10.77.0.2/32\n{GOOD_PEER}",
+        2, "PrivateKey", "no '=' between the name and the value (not shown)"),
+    "preshared key after a colon": (peer(f"PresharedKey: {PSK}"), 7, "PresharedKey", "no '='"),
+    "a key on a line of its own": (iface(CLIENT_PRIVATE), 4, "", "looks like a key without"),
     "amnezia keys": (iface("Jc = 4", "Jmin = 40", "H1 = 1"), 4, "Jc", "AmneziaWG"),
     "key set by a hook wirecage cannot follow": (
         "[Interface]\nAddress = 10.77.0.2/32\nPostUp = wg set %i private-key <(pass wg/k)\n"
@@ -290,3 +299,93 @@ def test_malformed_private_key_is_never_quoted():
     with pytest.raises(ProfileError) as info:
         read_conf(text, source="q.conf")
     assert all(CLIENT_PRIVATE[:20] not in p for p in info.value.problems)
+
+
+@pytest.mark.parametrize(
+    "line, key",
+    [
+        ("Address = {}", "Address"),
+        ("DNS = {}", "DNS"),
+        ("MTU = {}", "MTU"),
+        ("ListenPort = {}", "ListenPort"),
+        ("Endpoint = {}", "Endpoint"),
+        ("Endpoint = {}:51820", "Endpoint"),
+        ("Endpoint = [{}]:51820", "Endpoint"),
+        ("Endpoint = 198.51.100.1:{}", "Endpoint"),
+        ("AllowedIPs = 10.0.0.0/8, {}", "AllowedIPs"),
+        ("PersistentKeepalive = {}", "PersistentKeepalive"),
+    ],
+)
+def test_a_key_pasted_into_another_field_is_described_not_quoted(line, key):
+    in_peer = key in ("Endpoint", "AllowedIPs", "PersistentKeepalive")
+    text = (peer if in_peer else iface)(line.format(CLIENT_PRIVATE))
+    if key == "AllowedIPs":  # the peer's own line would overlap 10.0.0.0/8: not this test
+        text = text.replace("AllowedIPs = 0.0.0.0/0\n", "")
+    lineno = text.splitlines().index(line.format(CLIENT_PRIVATE)) + 1
+    with pytest.raises(ProfileError) as info:
+        read_conf(text, source="p.conf")
+    (problem,) = info.value.problems
+    assert problem.startswith(f"p.conf:{lineno}: {key}: ")
+    assert "looks like a key (not shown)" in problem
+    # Not the key, nor any long piece of it.
+    assert all(CLIENT_PRIVATE[i : i + 12] not in problem for i in range(0, 32))
+
+
+def test_a_malformed_address_is_not_also_reported_missing():
+    text = f"[Interface]\nPrivateKey = {CLIENT_PRIVATE}\nAddress = 10.77.0.300\n{GOOD_PEER}"
+    with pytest.raises(ProfileError) as info:
+        read_conf(text, source="a.conf")
+    assert info.value.problems == [
+        "a.conf:3: Address: '10.77.0.300' is not an IPv4 or IPv6 address with an optional /prefix"
+    ]
+
+
+def test_key_file_hook_with_a_shell_comment(tmp_path):
+    # wg-quick runs hooks with bash's eval, for which "# ..." after a word is a comment;
+    # a '#' inside a word is not.
+    for name in ("client.key", "key#1"):
+        (tmp_path / name).write_text(CLIENT_PRIVATE + "\n")
+        (tmp_path / name).chmod(0o600)
+    for hook, expected in [
+        ("wg set %i private-key client.key # set by the admin", "client.key"),
+        ("wg set %i private-key client.key\t#no space before", "client.key"),
+        ("wg set %i private-key key#1", "key#1"),
+        ("wg set %i private-key key#1 #comment", "key#1"),
+    ]:
+        text = f"[Interface]\nAddress = 10.77.0.2/32\nPostUp = {hook}\n" + GOOD_PEER
+        profile, _ = read_conf(text, source="c.conf", base_dir=tmp_path)
+        assert profile.interface.private_key_file == Path(expected), hook
+        assert profile.ignored == ()
+
+
+HOOK_WORDS = [
+    "wg set %i private-key /k # c",
+    "wg set %i private-key /k#c",
+    "wg set %i private-key 'a #b' #c",
+    'wg set %i private-key "a #b"#c',
+    "wg set %i private-key a\\ #b",
+    "wg set %i private-key a\\#b #c",
+    'wg set %i private-key "x\\"#" # c',
+    "wg set %i private-key 'x\\' #c",
+    "# all of it",
+    "echo a,b # c, d",
+]
+
+
+@pytest.mark.parametrize("hook", HOOK_WORDS)
+def test_hook_comments_end_where_bash_ends_them(hook):
+    import shlex
+    import subprocess
+
+    from wirecage.profiles.conf import _without_shell_comment
+
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("needs bash")
+    # bash's own words for the hook: what wg-quick's eval would run.
+    script = 'eval "set -- $1"; for w in "$@"; do printf "%s\\0" "$w"; done'
+    out = subprocess.run(
+        [bash, "-c", script, "bash", hook], capture_output=True, check=True, timeout=30
+    ).stdout
+    theirs = out.decode().split("\0")[:-1]
+    assert shlex.split(_without_shell_comment(hook)) == theirs

@@ -115,6 +115,18 @@ BAD_CASES = {
                                "peer[0].preshared_key", "not both"),
     "preshared key file missing": (peer('preshared_key_file = "nothere.psk"'), 7,
                                    "peer[0].preshared_key_file", "No such file"),
+    # A secret where a name or another value goes is described, never repeated.
+    "a key as a key name": (iface(f'"{CLIENT_PRIVATE}" = 1'), None, "interface.(hidden)",
+                            "its name looks like a key"),
+    "a key as a peer key name": (peer(f'"{PSK}" = true'), None, "peer[0].(hidden)",
+                                 "not shown"),
+    "a key as a top-level name": (f'"{CLIENT_PRIVATE}" = 1\n' + IFACE + PEER, None, "(hidden)",
+                                  "not shown"),
+    "a key as the address": (
+        f'[interface]\nprivate_key = "{CLIENT_PRIVATE}"\naddress = "{CLIENT_PRIVATE}"\n' + PEER,
+        3, "interface.address", "looks like a key (not shown)"),
+    "a key as the endpoint": (peer(f'endpoint = "{PSK}:51820"'), 7, "peer[0].endpoint",
+                              "not shown"),
 }  # fmt: skip
 
 
@@ -130,6 +142,7 @@ def test_bad_input_names_file_line_and_key(case, tmp_path):
         start += f"{key}: "
     assert any(p.startswith(start) and fragment in p for p in lines), (start, fragment, lines)
     assert all(CLIENT_PRIVATE not in p and PSK not in p for p in lines)
+    assert all(CLIENT_PRIVATE[:24] not in p and PSK[:24] not in p for p in lines)
 
 
 def test_unknown_key_is_reported_even_without_a_line():

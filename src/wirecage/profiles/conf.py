@@ -33,6 +33,7 @@ from wirecage.profiles.validate import (
     Problems,
     Where,
     finish,
+    looks_like_key,
     parse_address,
     parse_dns_entry,
     parse_endpoint,
@@ -141,6 +142,16 @@ def read_conf(
             continue
         key_text, value = compact.split("=", 1)
         key = key_text.lower()
+        if looks_like_key(key_text):
+            # A key pasted without its name, or a name and key without '=' between them: the
+            # '=' found is the key's padding. Never quote such a line.
+            started = _key_without_equals(key, lineno, problems)
+            # Given, if unreadable: not reported as missing too.
+            if started == "PrivateKey":
+                draft.private_key_where = Where(lineno, started)
+            elif started == "PublicKey" and peer is not None:
+                peer.public_key_where = Where(lineno, started)
+            continue
         known = INTERFACE_KEYS if section == "interface" else PEER_KEYS
         name = INTERFACE_KEYS.get(key) or PEER_KEYS.get(key) or key_text
         where = Where(lineno, name)
@@ -218,6 +229,24 @@ def read_conf(
     return profile, warnings
 
 
+def _key_without_equals(key: str, lineno: int, problems: Problems) -> str | None:
+    """Report a line that holds a key but no '='; return the key name it starts with."""
+    names = [k for k in (*INTERFACE_KEYS, *PEER_KEYS) if key.startswith(k)]
+    if not names:
+        problems.add(
+            Where(lineno, ""),
+            "a line that looks like a key without its name (not shown): write Name = key",
+        )
+        return None
+    longest = max(names, key=len)
+    name = INTERFACE_KEYS.get(longest) or PEER_KEYS[longest]
+    problems.add(
+        Where(lineno, name),
+        f"no '=' between the name and the value (not shown): write {name} = value",
+    )
+    return name
+
+
 def _peer_value(peer: DraftPeer, key: str, value: str, where: Where, problems: Problems) -> None:
     if key == "publickey":
         peer.public_key = problems.attempt(where, parse_public_key, value)
@@ -246,7 +275,7 @@ def _key_file_hook(hook: str) -> list[str] | None:
     import shlex  # here, not at the top: most files have no hooks (startup cost)
 
     try:
-        words = shlex.split(hook)
+        words = shlex.split(_without_shell_comment(hook))
     except ValueError:
         return None
     if words[:3] != ["wg", "set", "%i"]:
@@ -262,6 +291,34 @@ def _key_file_hook(hook: str) -> list[str] | None:
     if not path or path[0] in "<$|" or "$(" in path:
         return None
     return rest
+
+
+def _without_shell_comment(hook: str) -> str:
+    """``hook`` up to the comment bash would see: an unquoted '#' that starts a word.
+
+    wg-quick runs hooks with bash's ``eval``; shlex's own comment option would also cut
+    ``key#1`` at the '#', which bash keeps.
+    """
+    quote = ""
+    escaped = False
+    word_start = True
+    for index, ch in enumerate(hook):
+        if escaped:
+            escaped, word_start = False, False
+        elif ch == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote, word_start = ch, False
+        elif ch in " \t":
+            word_start = True
+        elif ch == "#" and word_start:
+            return hook[:index]
+        else:
+            word_start = False
+    return hook
 
 
 def _attach_key_files(

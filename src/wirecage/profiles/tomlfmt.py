@@ -40,6 +40,7 @@ from wirecage.profiles.validate import (
     Problems,
     Where,
     finish,
+    looks_like_key,
     parse_address,
     parse_dns_entry,
     parse_endpoint,
@@ -129,7 +130,7 @@ def read_toml(
 
     for key in doc:
         if key not in TOP_KEYS:
-            problems.add(where(key), "unknown key" + _did_you_mean(key, TOP_KEYS))
+            _unknown_key("", key, TOP_KEYS, where(key), problems)
 
     interface = doc.get("interface")
     if interface is not None:
@@ -156,7 +157,7 @@ def _read_interface(table: dict, draft: Draft, problems: Problems, where) -> Non
     for key, value in table.items():
         w = where(f"interface.{key}")
         if key not in INTERFACE_KEYS:
-            problems.add(w, "unknown key" + _did_you_mean(key, INTERFACE_KEYS))
+            _unknown_key("interface.", key, INTERFACE_KEYS, w, problems)
         elif key == "private_key":
             if "private_key_file" in table:
                 problems.add(w, "give private_key or private_key_file, not both")
@@ -190,7 +191,7 @@ def _read_peer(table: dict, peer: DraftPeer, problems: Problems, where) -> None:
     for key, value in table.items():
         w = where(key)
         if key not in PEER_KEYS:
-            problems.add(w, "unknown key" + _did_you_mean(key, PEER_KEYS))
+            _unknown_key(peer.prefix, key, PEER_KEYS, w, problems)
         elif key == "public_key":
             peer.public_key = _string(value, w, problems, parse_public_key)
             peer.public_key_where = w
@@ -258,6 +259,19 @@ def _toml_type(value: Any) -> str:
     if isinstance(value, dict):
         return "a table"
     return "a date or time"
+
+
+def _unknown_key(
+    prefix: str, key: str, known: tuple[str, ...], w: Where, problems: Problems
+) -> None:
+    if looks_like_key(key):
+        # A secret written where a name goes ("KEY" = ...): say where it is, never what.
+        problems.add(
+            Where(w.line, prefix + "(hidden)"),
+            "unknown key (its name looks like a key, so it is not shown)",
+        )
+    else:
+        problems.add(w, "unknown key" + _did_you_mean(key, known))
 
 
 def _did_you_mean(key: str, known: tuple[str, ...]) -> str:

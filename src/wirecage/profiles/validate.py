@@ -47,6 +47,22 @@ class FieldError(ValueError):
     """One value is wrong; the message says why (never quoting a secret)."""
 
 
+# A run of base64 characters no address, port or host name label plausibly has: a key pasted
+# into the wrong field, or a line that lost its '='. Such text is described, never repeated.
+_KEY_LIKE = re.compile(r"[A-Za-z0-9+/]{24,}")
+
+
+def looks_like_key(text: str) -> bool:
+    return _KEY_LIKE.search(text) is not None
+
+
+def shown(text: str) -> str:
+    """``text`` quoted for a message, unless it may hold a secret key."""
+    if looks_like_key(text):
+        return f"a value of {len(text)} characters that looks like a key (not shown)"
+    return f"'{text}'"
+
+
 # Plain classes, not dataclasses: every `wirecage up` reads a profile, and generating
 # dataclasses costs milliseconds at each start (see "Startup" in docs/architecture.md).
 
@@ -165,7 +181,7 @@ def parse_address(text: str) -> IPInterface:
         return ipaddress.ip_interface(text)
     except ValueError:
         raise FieldError(
-            f"'{text}' is not an IPv4 or IPv6 address with an optional /prefix"
+            f"{shown(text)} is not an IPv4 or IPv6 address with an optional /prefix"
         ) from None
 
 
@@ -174,7 +190,7 @@ def parse_network(text: str) -> IPNetwork:
     try:
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
-        raise FieldError(f"'{text}' is not an IPv4 or IPv6 network (address/prefix)") from None
+        raise FieldError(f"{shown(text)} is not an IPv4 or IPv6 network (address/prefix)") from None
 
 
 # wg-quick's own test: an entry of digits and dots, or one with a colon, is a nameserver;
@@ -196,16 +212,16 @@ def parse_dns_entry(text: str) -> IPAddress | str:
         try:
             return ipaddress.ip_address(text)
         except ValueError:
-            raise FieldError(f"'{text}' is neither an IP address nor a domain name") from None
+            raise FieldError(f"{shown(text)} is neither an IP address nor a domain name") from None
     if not is_hostname(text):
-        raise FieldError(f"'{text}' is neither an IP address nor a domain name")
+        raise FieldError(f"{shown(text)} is neither an IP address nor a domain name")
     return text
 
 
 def parse_port(text: str, *, allow_zero: bool = False) -> int:
     low = 0 if allow_zero else 1
     if not text.isascii() or not text.isdigit():
-        raise FieldError(f"'{text}' is not a port number ({low}-65535)")
+        raise FieldError(f"{shown(text)} is not a port number ({low}-65535)")
     port = int(text)
     if not low <= port <= 65535:
         raise FieldError(f"port {port} is outside {low}-65535")
@@ -217,37 +233,39 @@ def parse_endpoint(text: str) -> Endpoint:
     if text.startswith("["):
         close = text.find("]")
         if close < 0 or text[close + 1 : close + 2] != ":":
-            raise FieldError(f"'{text}' is not host:port or [IPv6]:port")
+            raise FieldError(f"{shown(text)} is not host:port or [IPv6]:port")
         host, port_text = text[1:close], text[close + 2 :]
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
-            raise FieldError(f"'{host}' in brackets is not an IPv6 address") from None
+            raise FieldError(f"{shown(host)} in brackets is not an IPv6 address") from None
     else:
         host, sep, port_text = text.rpartition(":")
         if not sep or not host:
-            raise FieldError(f"'{text}' is not host:port (the port is required)")
+            raise FieldError(f"{shown(text)} is not host:port (the port is required)")
         if ":" in host:
-            # wg would split at the last colon; an unbracketed IPv6 literal is ambiguous
+            # DEVIATION: wg splits at the last colon; an unbracketed IPv6 literal is ambiguous
             # (fd00::1:51820 is also a valid address), so we ask for brackets instead.
-            raise FieldError(f"'{text}': write an IPv6 endpoint in brackets, as [address]:port")
+            raise FieldError(
+                f"{shown(text)}: write an IPv6 endpoint in brackets, as [address]:port"
+            )
         if re.fullmatch(r"[0-9.]+", host):
             try:
                 ipaddress.IPv4Address(host)
             except ValueError:
-                raise FieldError(f"'{host}' is not a valid IPv4 address") from None
+                raise FieldError(f"{shown(host)} is not a valid IPv4 address") from None
         elif not is_hostname(host):
-            raise FieldError(f"'{host}' is not a host name or an IP address")
+            raise FieldError(f"{shown(host)} is not a host name or an IP address")
     try:
         port = parse_port(port_text)
     except FieldError as exc:
-        raise FieldError(f"endpoint '{text}': {exc}") from None
+        raise FieldError(f"endpoint {shown(text)}: {exc}") from None
     return Endpoint(str(ipaddress.ip_address(host)) if ":" in host else host, port)
 
 
 def parse_int(text: str, low: int, high: int) -> int:
     if not text.isascii() or not text.isdigit():
-        raise FieldError(f"'{text}' is not a whole number ({low}-{high})")
+        raise FieldError(f"{shown(text)} is not a whole number ({low}-{high})")
     value = int(text)
     if not low <= value <= high:
         raise FieldError(f"{value} is outside {low}-{high}")
@@ -394,9 +412,12 @@ def finish(
             f"missing: the interface needs a private key ({n['private_key']} "
             f"or {n['private_key_file']}){draft.missing_key_hint}",
         )
-    if draft.interface_where is not None and not draft.addresses:
+    address_key = draft.prefix + n["address"]
+    # An address that was given but malformed is reported already: not "missing" as well.
+    address_reported = any(w is not None and w.key == address_key for w, _ in problems.items)
+    if draft.interface_where is not None and not draft.addresses and not address_reported:
         problems.add(
-            Where(iface.line, draft.prefix + n["address"]),
+            Where(iface.line, address_key),
             "missing: the cage needs at least one tunnel address",
         )
     if draft.mtu is not None and draft.mtu < MTU_MIN_IPV6:
@@ -411,6 +432,7 @@ def finish(
 
     first_seen: dict[PublicKey, DraftPeer] = {}
     peers: list[Peer] = []
+    own_public = private_key.public_key() if private_key is not None else None
     for dp in draft.peers:
         if dp.public_key is None:
             if dp.public_key_where is None:  # absent, not merely malformed
@@ -426,6 +448,13 @@ def finish(
             )
         else:
             first_seen[dp.public_key] = dp
+        if dp.public_key is not None and dp.public_key == own_public:
+            # wg and wireguard-go silently ignore such a peer: the cage would never connect.
+            problems.add(
+                dp.public_key_where,
+                "this is the interface's own public key (derived from its private key): "
+                "put the server's public key here",
+            )
         psk = dp.preshared_key
         if dp.preshared_key_file is not None and psk is None:
             where = dp.preshared_key_where or dp.where
