@@ -328,3 +328,37 @@ def test_store_module_does_not_import_cryptography():
         check=True,
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_a_dangling_symlink_is_a_profile_that_cannot_be_read(dirs, tmp_path):
+    # Say a link into a removable disk: the name must not silently mean /etc/wireguard's file.
+    put(dirs.etc_wireguard, "work.conf")
+    dirs.user.mkdir(parents=True)
+    (dirs.user / "work.conf").symlink_to(tmp_path / "unplugged" / "work.conf")
+    assert [(p.name, p.shadowed) for p in store.list_profiles()] == [
+        ("work", False),
+        ("work", True),
+    ]
+    assert store.find_profile("work") == dirs.user / "work.conf"
+    with pytest.raises(ProfileError) as info:
+        store.load_profile("work")
+    assert info.value.message == (
+        f"cannot read {dirs.user / 'work.conf'}: No such file or directory"
+    )
+    # It is the user's own, so it can be removed; nothing is written through it.
+    with pytest.raises(ProfileError):
+        store.write_profile("work", GOOD, "conf")
+    assert store.remove_profile("work") == dirs.user / "work.conf"
+    assert not os.path.lexists(dirs.user / "work.conf")
+
+
+def test_rename_moves_a_symlinked_profile_as_a_symlink(dirs, tmp_path):
+    real = put(tmp_path / "dotfiles", "work.conf")
+    dirs.user.mkdir(parents=True)
+    (dirs.user / "work.conf").symlink_to(real)
+    target = store.rename_profile("work", "job")
+    assert target.is_symlink() and os.readlink(target) == str(real)
+    assert not os.path.lexists(dirs.user / "work.conf")
+    assert real.read_text() == GOOD and stat.S_IMODE(real.stat().st_mode) == 0o600
+    (dirs.user / "gone.conf").symlink_to(tmp_path / "nothing")
+    assert store.rename_profile("gone", "still-gone").is_symlink()

@@ -104,6 +104,12 @@ class StoredProfile:
         return f"StoredProfile({self.name!r}, {str(self.path)!r}, shadowed={self.shadowed})"
 
 
+def _is_profile_file(path: Path) -> bool:
+    """A regular file, or a dangling symlink: reading it then fails with a clear error,
+    where skipping it would make the name mean another profile or none."""
+    return path.is_file() or (path.is_symlink() and not path.exists())
+
+
 def _files_in(directory: Path) -> list[Path]:
     try:
         entries = sorted(directory.iterdir())
@@ -113,7 +119,9 @@ def _files_in(directory: Path) -> list[Path]:
         log.debug("cannot list %s: %s", directory, exc.strerror)
         return []
     return [
-        p for p in entries if format_of(p) is not None and is_valid_name(p.stem) and p.is_file()
+        p
+        for p in entries
+        if format_of(p) is not None and is_valid_name(p.stem) and _is_profile_file(p)
     ]
 
 
@@ -142,7 +150,7 @@ def find_profile(name: str) -> Path:
     for directory in profile_dirs():
         for fmt in FORMATS:
             path = directory / f"{name}.{fmt}"
-            if path.is_file():
+            if _is_profile_file(path):
                 return path
     searched = ", ".join(str(d) for d in profile_dirs())
     raise ProfileError(
@@ -276,7 +284,7 @@ def stored_path(name: str) -> Path | None:
     directory = user_profile_dir()
     for fmt in FORMATS:
         path = directory / f"{name}.{fmt}"
-        if path.is_file():
+        if _is_profile_file(path):
             return path
     return None
 
@@ -380,7 +388,8 @@ def rename_profile(old: str, new: str) -> Path:
         if existing.exists():
             raise _exists_error(new, existing)
     try:
-        os.link(source, target)
+        # The entry itself: a symlinked profile stays a symlink (and a dangling one moves too).
+        os.link(source, target, follow_symlinks=False)
     except FileExistsError:
         raise _exists_error(new, target) from None
     source.unlink()
