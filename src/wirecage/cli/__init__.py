@@ -68,8 +68,10 @@ def run() -> NoReturn:
     """
     status = main()
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        # None when the program was started with the stream closed (`wirecage genkey >&-`).
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
     except BrokenPipeError:
         # The reader went away (`wirecage profile list | head`), as main() reports it.
         status = status or EXIT_FAILURE
