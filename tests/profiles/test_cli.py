@@ -369,6 +369,23 @@ def test_edit_saves_a_valid_change_atomically(capsys, dirs, editor):
     assert not Path(edited_path).exists()
 
 
+def test_edit_saves_through_a_symlink_and_touches_nothing_else(capsys, dirs, editor, tmp_path):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    # The user keeps the file elsewhere and links it in; a TOML profile shares the name.
+    elsewhere = tmp_path / "mine" / "work.conf"
+    elsewhere.parent.mkdir()
+    (dirs.user / "work.conf").rename(elsewhere)
+    (dirs.user / "work.conf").symlink_to(elsewhere)
+    (dirs.user / "work.toml").write_text("# the user's other file\n")
+    editor(elsewhere.read_text().replace("10.77.0.2/24", "10.77.0.5/24"))
+    code, _, err = run(capsys, "profile", "edit", "work")
+    assert code == 0, err
+    assert (dirs.user / "work.conf").is_symlink()
+    assert "10.77.0.5/24" in elsewhere.read_text()
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o600
+    assert (dirs.user / "work.toml").read_text() == "# the user's other file\n"
+
+
 def test_edit_without_changes(capsys, dirs, editor):
     import_fixture(capsys, "windows.conf", "--name", "work")
     editor("UNCHANGED")

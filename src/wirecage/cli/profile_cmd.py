@@ -347,7 +347,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
                 f"{path} changed while you were editing it; your version was not saved",
                 hint="run 'wirecage profile edit' again",
             )
-        store.write_profile(args.name, text, fmt, overwrite=True)
+        store.replace_profile_file(path, text)
         store.report(profile, warnings)
         _note(f"saved profile '{args.name}'")
         return 0

@@ -371,6 +371,24 @@ def write_profile(name: str, text: str, fmt: str, *, overwrite: bool = False) ->
     return target
 
 
+def replace_profile_file(path: Path, text: str) -> Path:
+    """Give the existing profile file ``path`` new contents, atomically, mode 0600.
+
+    For ``profile edit``: a symlinked profile keeps its link and the file it points to gets
+    the new text (as editors save through links), and nothing else of that name is touched.
+    """
+    real = Path(os.path.realpath(path))
+    tmp = _write_temp(real.parent, real.stem, text.encode("utf-8"))
+    try:
+        os.replace(tmp, real)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(real.parent)
+    return real
+
+
 def remove_profile(name: str) -> Path:
     path = managed_path(name)
     path.unlink()
