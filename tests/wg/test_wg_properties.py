@@ -11,6 +11,7 @@ from wgpair import PeerPair
 
 from wirecage.wg import messages
 from wirecage.wg.allowedips import AllowedIPs
+from wirecage.wg.constants import REJECT_AFTER_MESSAGES
 from wirecage.wg.replay import WINDOW_SIZE, ReplayWindow
 from wirecage.wg.tunnel import Deliver, Dropped, HandshakeCompleted, Transmit
 
@@ -133,6 +134,26 @@ def test_replay_window_matches_reference_model(counters):
         accepted = window.accept(counter)
         assert accepted == model.accept(counter), counter
         assert precheck or not accepted  # the cheap check never refuses a good counter
+
+
+# wireguard-go's replay/replay.go: a ring of 128 blocks of 64 bits, one being filled.
+WIREGUARD_GO_WINDOW_SIZE = (128 - 1) * 64
+
+
+def test_replay_window_is_as_large_as_wireguard_gos_and_stops_at_the_limit():
+    assert WINDOW_SIZE >= WIREGUARD_GO_WINDOW_SIZE
+    window = ReplayWindow()
+    top = 10 * WINDOW_SIZE + 17
+    assert window.accept(top)
+    assert window.may_accept(top - WINDOW_SIZE) and window.accept(top - WINDOW_SIZE)
+    assert not window.may_accept(top - WINDOW_SIZE - 1)
+    assert not window.accept(top - WINDOW_SIZE - 1)
+    # REJECT_AFTER_MESSAGES: the last counter a sender may use is one below it.
+    assert not window.may_accept(REJECT_AFTER_MESSAGES)
+    assert not window.accept(REJECT_AFTER_MESSAGES)
+    assert window.may_accept(REJECT_AFTER_MESSAGES - 1)
+    assert window.accept(REJECT_AFTER_MESSAGES - 1)
+    assert not window.accept(REJECT_AFTER_MESSAGES - 1)
 
 
 def test_replay_window_precheck_does_not_move_the_window():

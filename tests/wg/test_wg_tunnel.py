@@ -11,14 +11,21 @@ from wgpackets import ipv6, udp4
 from wgpair import A_ADDRESS, A_ENDPOINT, B_ADDRESS, B_ENDPOINT, WALL_EPOCH, PeerPair
 
 from wirecage.wg.constants import (
+    COOKIE_REFRESH_TIME,
     KEEPALIVE_TIMEOUT,
     MAX_STAGED_PACKETS,
     MAX_TIMER_HANDSHAKES,
+    REJECT_AFTER_MESSAGES,
     REJECT_AFTER_TIME,
+    REKEY_AFTER_MESSAGES,
     REKEY_ATTEMPT_TIME,
+    REKEY_ON_RECEIVE_AGE,
     REKEY_TIMEOUT,
 )
-from wirecage.wg.keys import PresharedKey, PrivateKey
+from wirecage.wg.cookie import CookieChecker, CookieGenerator
+from wirecage.wg.keypair import Keypair
+from wirecage.wg.keys import PresharedKey, PrivateKey, PublicKey
+from wirecage.wg.messages import COOKIE_REPLY, CookieReply
 from wirecage.wg.replay import WINDOW_SIZE
 from wirecage.wg.tunnel import Deliver, Dropped, PeerConfig, Transmit, Tunnel
 
@@ -49,6 +56,20 @@ def transport_receivers(datagrams: list[bytes]) -> list[int]:
     return [struct.unpack_from("<I", d, 4)[0] for d in datagrams if d[0] == 4]
 
 
+def record_initiations(pair: PeerPair) -> list[tuple[str, float]]:
+    """Who sent each initiation that crosses the link, and when (seconds from now)."""
+    start = pair.now
+    seen: list[tuple[str, float]] = []
+
+    def watch(origin, data: bytes) -> list[bytes]:
+        if data[0] == 1:
+            seen.append((origin.name, pair.now - start))
+        return [data]
+
+    pair.link_filter = watch
+    return seen
+
+
 def test_handshake_with_preshared_key():
     pair = PeerPair(psk=True)
     pair.send_udp(pair.a, b"with psk")
@@ -77,12 +98,16 @@ def test_mismatched_preshared_key_gives_no_session_and_a_reason():
 
 def test_rekey_after_rekey_after_time_by_the_initiator():
     pair = PeerPair()
+    initiations = record_initiations(pair)
     pair.send_udp(pair.a, b"start")
     first = transport_receivers(pair.a.sent)[-1]
     for _ in range(13):  # traffic both ways every 10 s, for 130 s
         pair.advance(10)
         pair.send_udp(pair.a, b"ping")
         pair.send_udp(pair.b, b"pong")
+    # Not at 120 s (the session must be older than REKEY_AFTER_TIME), at the first packet
+    # sent after that.
+    assert initiations == [("a", 0.0), ("a", 130.0)]
     assert pair.a.completed == 2 and pair.b.completed == 2
     assert transport_receivers(pair.a.sent)[-1] != first
     # Nothing was lost during the rekey: the old session carried traffic until the new one.
@@ -147,8 +172,13 @@ def test_retransmissions_then_giving_up():
     gave_up = pair.now - start
     gaps = [b - a for a, b in itertools.pairwise(initiation_times)]
     assert all(REKEY_TIMEOUT <= gap <= REKEY_TIMEOUT + 1 for gap in gaps)
-    assert len(initiation_times) == 1 + MAX_TIMER_HANDSHAKES
-    assert REKEY_ATTEMPT_TIME <= gave_up <= REKEY_ATTEMPT_TIME + 2 * (REKEY_TIMEOUT + 1)
+    # wireguard-go and the kernel: the first initiation, MAX_TIMER_HANDSHAKES + 1 retries,
+    # and giving up when the next retransmission falls due.
+    assert len(initiation_times) == MAX_TIMER_HANDSHAKES + 2
+    attempts = MAX_TIMER_HANDSHAKES + 2
+    assert (
+        REKEY_ATTEMPT_TIME < attempts * REKEY_TIMEOUT <= gave_up <= attempts * (REKEY_TIMEOUT + 1)
+    )
     assert pair.a.timed_out == 1
     assert pair.a.drop_reasons() == ["handshake_gave_up"]
     assert pair.a.tunnel.queued_packets() == 0
@@ -511,3 +541,251 @@ def test_a_ping_pong_does_not_draw_entropy_per_packet():
         pair.send_udp(pair.b, b"pong")
     assert len(pair.b.delivered) == 101 and len(pair.a.delivered) == 100
     assert len(calls) <= 100 // 32 + 1
+
+
+# -- message limits, the last-minute rekey, cookies both ways, and other corners ------------
+
+
+def current_session(tunnel: Tunnel, peer: PublicKey) -> Keypair:
+    keypair = tunnel._peers[peer.raw].current
+    assert keypair is not None
+    return keypair
+
+
+def transport_counters(datagrams: list[bytes]) -> list[int]:
+    return [struct.unpack_from("<Q", d, 8)[0] for d in datagrams if d[0] == 4]
+
+
+def test_rekey_after_rekey_after_messages_even_as_responder():
+    pair = PeerPair()
+    pair.send_udp(pair.a, b"start")
+    pair.send_udp(pair.b, b"back")
+    pair.advance(REKEY_TIMEOUT + 1)  # past the rate limit of the handshake just done
+    # b is the session's responder: it never rekeys on age, but it does on the count.
+    session = current_session(pair.b.tunnel, pair.a_key.public_key())
+    session.send_counter = REKEY_AFTER_MESSAGES - 1
+    sent = len(pair.b.sent)
+    pair.send_udp(pair.b, b"the 2^60th")  # REKEY_AFTER_MESSAGES sent: not more than it yet
+    assert [d[0] for d in pair.b.sent[sent:]] == [4]
+    pair.send_udp(pair.b, b"one more")
+    assert [d[0] for d in pair.b.sent[sent:]][:3] == [4, 4, 1]
+    assert pair.b.completed == 2 and pair.a.completed == 2
+    assert current_session(pair.b.tunnel, pair.a_key.public_key()) is not session
+    assert [p[28:] for p in pair.a.delivered] == [b"back", b"the 2^60th", b"one more"]
+
+
+def test_a_session_refuses_to_send_at_reject_after_messages():
+    pair = PeerPair()
+    pair.send_udp(pair.a, b"start")
+    pair.advance(REKEY_TIMEOUT + 1)
+    held: list[bytes] = []
+    # Handshake messages are held back, so only the old session can carry data.
+    pair.link_filter = lambda origin, data: (held.append(data), [])[1] if data[0] < 4 else [data]
+    session = current_session(pair.a.tunnel, pair.b_key.public_key())
+    session.send_counter = REJECT_AFTER_MESSAGES - 1
+    sent = len(pair.a.sent)
+    pair.send_udp(pair.a, b"the last one")
+    pair.send_udp(pair.a, b"one too many")
+    # The last counter the session may use went out (and started a rekey); then nothing.
+    assert transport_counters(pair.a.sent[sent:]) == [REJECT_AFTER_MESSAGES - 1]
+    assert [p[28:] for p in pair.b.delivered] == [b"start", b"the last one"]
+    assert pair.a.tunnel.queued_packets() == 1
+    assert session.send_counter == REJECT_AFTER_MESSAGES
+    # The rekey it started completes once the link lets it: the waiting packet follows on
+    # the new session.
+    pair.link_filter = None
+    for data in held:
+        pair.inject(pair.b, data)
+    assert [p[28:] for p in pair.b.delivered][-1] == b"one too many"
+    assert current_session(pair.a.tunnel, pair.b_key.public_key()).send_counter < 10
+
+
+def test_the_initiator_rekeys_on_receive_before_the_session_expires():
+    # Only b (the responder) sends, keepalives every 5 s; a sends nothing at all, so the
+    # only thing that can make a rekey is what it receives.
+    pair = PeerPair(b_keepalive=5)
+    initiations = record_initiations(pair)
+    pair.handshake()
+    pair.advance(REJECT_AFTER_TIME - 1)
+    # REKEY_ON_RECEIVE_AGE is 165 s: the keepalive at exactly 165 s is not past it, the
+    # one at 170 s is. The responder never initiated.
+    assert REKEY_ON_RECEIVE_AGE == 165
+    assert initiations == [("a", 0.0), ("a", 170.0)]
+    assert pair.a.completed == 2 and pair.b.completed == 2
+
+
+def test_an_initiator_under_load_gets_a_cookie_for_our_response():
+    # a initiates and is itself under load: it answers b's response with a cookie reply,
+    # which b must take (its index names b's new, unconfirmed session).
+    pair = PeerPair(a_under_load_threshold=0)
+    pair.send_udp(pair.a, b"busy here")
+    assert [len(d) for _, d in pair.wire_log] == [148, 92, 64]
+    assert pair.a.drop_reasons() == ["cookie_sent"]
+    assert pair.b.dropped == []
+    pair.advance(REKEY_TIMEOUT + 1)  # a retransmits; b's new response carries mac2
+    responses = [d for d in pair.b.sent if d[0] == 2]
+    assert len(responses) == 2
+    assert responses[0][-16:] == bytes(16) and responses[1][-16:] != bytes(16)
+    assert pair.a.completed == 1 and pair.b.completed == 1
+    assert [p[28:] for p in pair.b.delivered] == [b"busy here"]
+
+
+def test_cookie_secret_changes_every_cookie_refresh_time():
+    rng = random.Random(9)
+    responder = PrivateKey.generate(rng.randbytes).public_key().raw
+    checker, generator = CookieChecker(responder), CookieGenerator(responder)
+    src, elsewhere = ("198.51.100.1", 51820), ("198.51.100.1", 51821)
+    body = bytes(range(116)) + bytes(32)  # the first 116 bytes of an initiation, then MACs
+
+    def take_cookie(now: float) -> None:
+        message = generator.add_macs(body, now)
+        reply = checker.create_reply(message, 7, src, now, rng.randbytes)
+        _, receiver, nonce, sealed = COOKIE_REPLY.unpack(reply)
+        assert generator.consume_reply(CookieReply(receiver, nonce, sealed), now)
+
+    take_cookie(0.0)
+    with_cookie = generator.add_macs(body, 1.0)
+    assert with_cookie[-16:] != bytes(16)
+    assert checker.check_mac2(with_cookie, src, 1.0)
+    assert not checker.check_mac2(with_cookie, elsewhere, 1.0)  # bound to the source
+    assert checker.check_mac2(with_cookie, src, COOKIE_REFRESH_TIME - 1)
+    # The secret retires after COOKIE_REFRESH_TIME; the next reply draws a new one, and a
+    # mac2 made from the old cookie is worthless under it.
+    assert not checker.check_mac2(with_cookie, src, COOKIE_REFRESH_TIME + 1)
+    take_cookie(COOKIE_REFRESH_TIME + 1)
+    assert not checker.check_mac2(with_cookie, src, COOKIE_REFRESH_TIME + 2)
+    fresh = generator.add_macs(body, COOKIE_REFRESH_TIME + 2)
+    assert checker.check_mac2(fresh, src, COOKIE_REFRESH_TIME + 2)
+    # The initiator stops using a cookie a little before the responder's secret retires.
+    late = COOKIE_REFRESH_TIME + 1 + COOKIE_REFRESH_TIME - REKEY_TIMEOUT
+    assert generator.add_macs(body, late)[-16:] == bytes(16)
+
+
+def test_a_response_to_a_replaced_initiation_is_refused():
+    pair = PeerPair()
+    held: list[bytes] = []
+    pair.link_filter = lambda origin, data: (
+        (held.append(data), [])[1] if origin is pair.b else [data]
+    )
+    pair.send_udp(pair.a, b"x")  # initiation 1 reaches b; its response is held
+    pair.advance(REKEY_TIMEOUT + 1)  # initiation 2, with a new index; response held too
+    first, second = [d for d in held if d[0] == 2]
+    pair.link_filter = None
+    pair.inject(pair.a, first)
+    assert pair.a.drop_reasons() == ["unknown_index"] and pair.a.completed == 0
+    pair.inject(pair.a, second)
+    assert pair.a.completed == 1 and [p[28:] for p in pair.b.delivered] == [b"x"]
+    pair.inject(pair.a, second)  # a duplicate of the response that worked
+    assert pair.a.drop_reasons() == ["unknown_index", "unknown_index"]
+    assert pair.a.completed == 1
+
+
+@pytest.mark.parametrize(
+    ("length", "mtu", "padded"),
+    [
+        (100, None, 112),
+        (1415, None, 1424),
+        (100, 1420, 112),
+        (1404, 1420, 1408),
+        (1415, 1420, 1420),
+        (1420, 1420, 1420),
+    ],
+)
+def test_padding_to_sixteen_stops_at_the_mtu(length, mtu, padded):
+    pair = PeerPair(a_mtu=mtu)
+    pair.handshake()
+    packet = udp4(A_ADDRESS, 1, B_ADDRESS, 2, bytes(length - 28))
+    (out,) = pair.a.tunnel.send_packet(packet, pair.now)
+    assert isinstance(out, Transmit)
+    assert len(out.data) == 16 + padded + 16
+    pair.inject(pair.b, out.data)
+    assert pair.b.delivered == [packet]  # the padding is gone again
+
+
+def test_data_flushed_by_key_confirmation_still_expects_an_answer():
+    pair = PeerPair()
+    pair.link_filter = lambda origin, data: [] if len(data) == 32 else [data]
+    pair.handshake()  # a's confirming keepalive is lost
+    pair.send_udp(pair.b, b"early")  # waits in b's queue for key confirmation
+    pair.link_filter = None
+    pair.send_udp(pair.a, b"confirm")  # confirms b's session, which flushes b"early"
+    assert [p[28:] for p in pair.a.delivered] == [b"early"]
+    pair.link_filter = lambda origin, data: [] if origin is pair.a else [data]  # a falls silent
+    sent = len(pair.b.sent)
+    pair.advance(KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + 1)
+    # b's data went unanswered: its new_handshake timer starts a handshake.
+    assert [d[0] for d in pair.b.sent[sent:]] == [4, 1]
+
+
+def test_new_traffic_keeps_the_handshake_going_past_rekey_attempt_time():
+    pair = PeerPair()
+    pair.link_filter = lambda origin, data: [] if origin is pair.a else [data]
+    for _ in range(6):  # a packet every 30 s for 180 s; each starts the attempts afresh
+        pair.send_udp(pair.a, b"still there?")
+        pair.advance(30)
+    assert pair.a.timed_out == 0 and pair.a.tunnel.queued_packets() == 6
+    pair.advance(REKEY_ATTEMPT_TIME + 20)  # then silence: a gives up
+    assert pair.a.timed_out == 1
+    assert pair.a.drop_reasons() == ["handshake_gave_up"] * 6
+
+
+def test_a_keepalive_waiting_for_a_session_is_not_counted_as_a_dropped_packet():
+    pair = PeerPair(a_keepalive=25)
+    pair.handshake()
+    pair.link_filter = lambda origin, data: []  # then the link dies
+    # Once the session has expired, each persistent keepalive waits in the queue for a new
+    # one, which never comes: a gives up, and later forgets every key, with only that
+    # keepalive queued. Neither drops a packet of the caller's.
+    pair.advance(3 * REJECT_AFTER_TIME + 60)
+    assert pair.a.timed_out >= 1 and not pair.a.tunnel.has_session(pair.b_key.public_key())
+    assert pair.a.dropped == [] and pair.a.tunnel.peer_stats()[0].drops == {}
+
+
+FORBIDDEN_IN_THE_CORE = {"time", "os", "random", "secrets", "datetime", "socket", "select"}
+
+
+def test_the_core_imports_no_clock_no_entropy_and_no_io():
+    import ast
+    from pathlib import Path
+
+    import wirecage.wg
+
+    problems = []
+    for path in sorted(Path(wirecage.wg.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            problems += [
+                f"{path.name}: {n}" for n in names if n.split(".")[0] in FORBIDDEN_IN_THE_CORE
+            ]
+    assert problems == []
+
+
+def test_the_core_never_calls_a_clock_or_os_urandom(monkeypatch):
+    import os
+    import time
+
+    def forbidden(*args):
+        raise AssertionError("the core read a clock or the OS random source")
+
+    pair = PeerPair(under_load_threshold=0, a_keepalive=7)
+    for name in ("time", "monotonic", "perf_counter", "clock_gettime", "time_ns"):
+        monkeypatch.setattr(time, name, forbidden)
+    monkeypatch.setattr(os, "urandom", forbidden)
+    pair.send_udp(pair.a, b"cookie first")
+    pair.advance(REKEY_TIMEOUT + 1)
+    pair.send_udp(pair.b, b"back")
+    pair.advance(REJECT_AFTER_TIME * 4)
+    monkeypatch.undo()
+    assert pair.a.completed >= 2 and [p[28:] for p in pair.b.delivered][0] == b"cookie first"
+
+
+def test_an_entropy_source_that_repeats_itself_is_misuse_not_a_hang():
+    pair = PeerPair()
+    pair.a.tunnel._randbytes = bytes  # zeros: every index drawn is 0
+    pair.handshake()  # the session's index is 0; the next handshake cannot find a free one
+    with pytest.raises(RuntimeError):
+        pair.a.tunnel.initiate_handshakes(pair.now + REKEY_TIMEOUT + 1)

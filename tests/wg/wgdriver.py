@@ -3,6 +3,9 @@
 No TUN on our side: the test builds IP packets itself and reads what the core delivers.
 The clock is CLOCK_BOOTTIME plus an offset that a test may push forward to make the core
 believe minutes have passed (rekey, retransmissions) while the real peer sees no change.
+The wall clock the core reads for TAI64N timestamps moves by the same offset, as it would
+if the time had really passed: otherwise an initiation sent right after a jump would carry
+the (whitened) timestamp of the last one, and wireguard-go would refuse it as a replay.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ class CoreDriver:
     def __init__(self, tunnel_factory, sock: socket.socket, *, answer_pings: bool = True):
         self.offset = 0.0
         self.sock = sock
-        self.tunnel: Tunnel = tunnel_factory(self.now())
+        self.tunnel: Tunnel = tunnel_factory(self.now(), self.wall_time)
         self.answer_pings = answer_pings
         self.delivered: list[bytes] = []
         self.dropped: list[Dropped] = []
@@ -38,6 +41,9 @@ class CoreDriver:
 
     def now(self) -> float:
         return time.clock_gettime(time.CLOCK_BOOTTIME) + self.offset
+
+    def wall_time(self) -> float:
+        return time.time() + self.offset
 
     def drop_reasons(self) -> list[str]:
         return [d.reason for d in self.dropped]

@@ -56,6 +56,8 @@ class PeerPair:
         b_keepalive: int | None = None,
         b_knows_a_endpoint: bool = False,
         under_load_threshold: int = 256,
+        a_under_load_threshold: int = 256,
+        a_mtu: int | None = None,
     ):
         self.now = 1000.0
         rng = random.Random(seed)
@@ -78,6 +80,8 @@ class PeerPair:
             now=self.now,
             randbytes=a_rng.randbytes,
             wall_time=self.wall_time,
+            under_load_threshold=a_under_load_threshold,
+            mtu=a_mtu,
         )
         b_tunnel = Tunnel(
             self.b_key,

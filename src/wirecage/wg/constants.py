@@ -42,8 +42,9 @@ KEEPALIVE_TIMEOUT = 10.0
 COOKIE_REFRESH_TIME = 120.0  # the responder's cookie secret changes this often
 REKEY_TIMEOUT_JITTER_MAX = 1 / 3  # "up to 333 ms" added to each retransmission
 
-# REKEY_ATTEMPT_TIME / REKEY_TIMEOUT: initiations sent before giving up (wireguard-go's
-# MaxTimerHandshakes).
+# REKEY_ATTEMPT_TIME / REKEY_TIMEOUT (wireguard-go's MaxTimerHandshakes): a peer gives up
+# when a retransmission falls due after more than this many retries, so MAX_TIMER_HANDSHAKES
+# + 2 initiations go out in all, as wireguard-go and the kernel send.
 MAX_TIMER_HANDSHAKES = int(REKEY_ATTEMPT_TIME // REKEY_TIMEOUT)
 
 # An initiator whose session is this old when data arrives rekeys before the peer's

@@ -96,8 +96,9 @@ class CookieGenerator:
         body = message[:MAC1_OFFSET]
         mac1 = mac(self.mac1_key, body)
         self._last_mac1 = mac1
-        # The whitepaper lets a cookie live COOKIE_REFRESH_TIME; the responder changes its
-        # secret that often too, so stop a little earlier rather than send a stale mac2.
+        # DEVIATION: the whitepaper (and wireguard-go) let a cookie live COOKIE_REFRESH_TIME;
+        # the responder changes its secret that often too, so like the Linux kernel we stop
+        # REKEY_TIMEOUT earlier rather than send a mac2 made from a retired secret.
         if now - self._cookie_set >= COOKIE_REFRESH_TIME - REKEY_TIMEOUT:
             return body + mac1 + bytes(16)
         return body + mac1 + mac(self._cookie, body + mac1)

@@ -22,8 +22,8 @@ Sessions and timers follow wireguard-go's device package, with deadlines instead
 ``time.AfterFunc``. Each peer has five timers, each a deadline or None; ``next_deadline``
 is the earliest of them all, and ``handle_timer`` runs those that are due:
 
-    retransmit_handshake  REKEY_TIMEOUT + jitter after an initiation; again until
-                          MAX_TIMER_HANDSHAKES retries, then give up and drop the queue
+    retransmit_handshake  REKEY_TIMEOUT + jitter after an initiation; again for
+                          MAX_TIMER_HANDSHAKES + 1 retries, then give up and drop the queue
     send_keepalive        KEEPALIVE_TIMEOUT after data arrived if we sent nothing back
     new_handshake         KEEPALIVE_TIMEOUT + REKEY_TIMEOUT after we sent data if nothing
                           came back: the session is probably dead, start a new one
@@ -366,7 +366,7 @@ class Tunnel:
         # per such packet would sit on the path of every ping.
         self._jitter_pool = b""
         self._wall_time = wall_time
-        self._mtu = mtu
+        self._mtu = mtu or None  # 0 means no MTU, as in wireguard-go: pad to 16 always
         self.local = LocalStatic(private_key.x25519())
         self.public_key = private_key.public_key()
         self._local_initial_hash = RemoteStatic(self.local, self.local.public, None).initial_hash
@@ -581,10 +581,14 @@ class Tunnel:
         return out
 
     def _new_index(self) -> int:
-        while True:
+        # A random 32-bit index not in use (a guessable one would let anyone aim datagrams
+        # at our sessions). With a real entropy source a second draw is already rare; a
+        # source that keeps repeating itself is the caller's bug, not a reason to hang.
+        for _ in range(64):
             index = int.from_bytes(self._randbytes(4), "little")
             if index not in self._keypairs and index not in self._handshakes:
                 return index
+        raise RuntimeError("randbytes keeps returning indices already in use: is it random?")
 
     def _jitter(self) -> float:
         pool = self._jitter_pool
@@ -691,14 +695,16 @@ class Tunnel:
         peer.rx_bytes += len(data)
         if peer.endpoint != src:
             peer.endpoint = src
+        # timersAnyAuthenticatedPacketReceived and ...Traversal. Before key confirmation:
+        # the staged data that confirmation flushes must leave its new_handshake timer
+        # armed, as it does in wireguard-go, where the flush is sent after this point.
+        peer.new_handshake = None
+        if peer.persistent_keepalive:
+            peer.persistent_keepalive_at = now + peer.persistent_keepalive
         if keypair is peer.next:
             self._confirm_next(peer, now, out)
         if not peer.sent_last_minute_handshake and keypair.is_initiator:
             self._keep_key_fresh_receiving(peer, now, out)
-        # timersAnyAuthenticatedPacketReceived and ...Traversal
-        peer.new_handshake = None
-        if peer.persistent_keepalive:
-            peer.persistent_keepalive_at = now + peer.persistent_keepalive
         if not packet:
             return  # a keepalive
         # timersDataReceived
@@ -750,10 +756,17 @@ class Tunnel:
 
     def _receive_cookie_reply(self, data: bytes, now: float, out: list) -> None:
         _, receiver, nonce, sealed = COOKIE_REPLY.unpack(data)
+        # A reply answers our initiation (a handshake index) or, when the initiator is the
+        # one under load, our response, whose index already names the new session (in
+        # `next`). wireguard-go accepts both; ignoring the second would leave an initiator
+        # under load refusing our responses for as long as its load lasts.
         peer = self._handshakes.get(receiver)
         if peer is None:
-            self._drop_unattributed("unknown_index", out)
-            return
+            keypair = self._keypairs.get(receiver)
+            if keypair is None:
+                self._drop_unattributed("unknown_index", out)
+                return
+            peer = keypair.peer
         if not peer.cookies.consume_reply(CookieReply(receiver, nonce, sealed), now):
             self._drop(peer, "bad_cookie_reply", out)
 
@@ -911,13 +924,14 @@ class Tunnel:
         return out
 
     def _expired_retransmit_handshake(self, peer: Peer, now: float, out: list) -> None:
-        if peer.handshake_attempts >= MAX_TIMER_HANDSHAKES:
+        # As in wireguard-go and the kernel, the test is ">": the first initiation and
+        # MAX_TIMER_HANDSHAKES + 1 retries go out (20 in all), and the peer gives up one
+        # REKEY_TIMEOUT after the last, about 100 s after the first: after REKEY_ATTEMPT_TIME.
+        if peer.handshake_attempts > MAX_TIMER_HANDSHAKES:
             # REKEY_ATTEMPT_TIME has passed: give up, drop what waited for this session.
             peer.send_keepalive = None
             self._forget_handshake(peer)
-            while peer.staged:
-                peer.staged.popleft()
-                self._drop(peer, "handshake_gave_up", out)
+            self._drop_staged(peer, "handshake_gave_up", out)
             if peer.zero_key_material is None:
                 peer.zero_key_material = now + 3 * REJECT_AFTER_TIME
             out.append(HandshakeTimedOut(peer.public_key))
@@ -932,10 +946,17 @@ class Tunnel:
                 self._keypairs.pop(keypair.local_index, None)
         peer.current = peer.previous = peer.next = None
         self._forget_handshake(peer)
-        while peer.staged:
-            peer.staged.popleft()
-            if out is not None:
-                self._drop(peer, "keys_zeroed", out)
+        if out is not None:
+            self._drop_staged(peer, "keys_zeroed", out)
+        peer.staged.clear()
+
+    def _drop_staged(self, peer: Peer, reason: str, out: list) -> None:
+        """Empty the staged queue, counting a drop for every packet in it. A keepalive
+        waiting there (b"") was never the caller's packet and is not counted."""
+        staged = peer.staged
+        while staged:
+            if staged.popleft():
+                self._drop(peer, reason, out)
 
     # -- drops -----------------------------------------------------------------------------
 
