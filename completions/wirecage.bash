@@ -1,16 +1,23 @@
 # bash completion for wirecage                              -*- shell-script -*-
 # Generated from wirecage's argparse parser by `python scripts/gen_docs.py`; do not edit.
-# Installed as share/bash-completion/completions/wirecage; or: eval "$(wirecage completion bash)"
+# Installed as share/bash-completion/completions/wirecage.bash;
+# or: eval "$(wirecage completion bash)"
 
 # Profile names: the stems of *.conf and *.toml files in the profile search path, found by the
-# shell itself so that a Tab does not start Python.
+# shell itself so that a Tab does not start Python. Names starting with a dot (the store lists
+# them too) only for a word $1 that starts with one, as for hidden files.
 _wirecage_profiles()
 {
-    local config=${XDG_CONFIG_HOME-} dir file name
+    local config=${XDG_CONFIG_HOME-} dir file name glob_options hidden=
     local -A seen=()
     [[ $config == /* ]] || config=$HOME/.config
+    [[ ${1-} == .* ]] && hidden=.
+    # The same globs whatever the user's options: no match is no file, not an error.
+    glob_options=$(shopt -p nullglob failglob nocaseglob dotglob)
+    shopt -s nullglob
+    shopt -u failglob nocaseglob dotglob
     for dir in "$config/wirecage/profiles" /etc/wirecage/profiles /etc/wireguard; do
-        for file in "$dir"/*.conf "$dir"/*.toml; do
+        for file in "$dir/$hidden"*.conf "$dir/$hidden"*.toml; do
             [[ -f $file ]] || continue
             name=${file##*/}
             name=${name%.*}
@@ -19,6 +26,7 @@ _wirecage_profiles()
             printf '%s\n' "$name"
         done
     done
+    eval "$glob_options"
 }
 
 # The words from index $1 on are a command line of their own: complete it as bash would.
@@ -46,7 +54,7 @@ _wirecage_values()
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "$(_wirecage_profiles)" -- "$cur"))
+            COMPREPLY=($(compgen -W "$(_wirecage_profiles "$cur")" -- "$cur"))
         fi ;;
     file)
         compopt -o filenames 2>/dev/null

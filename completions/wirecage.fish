@@ -2,8 +2,19 @@
 # Generated from wirecage's argparse parser by `python scripts/gen_docs.py`; do not edit.
 # Installed as share/fish/vendor_completions.d/wirecage.fish; or: wirecage completion fish | source
 
+# Sourced rather than found in $fish_complete_path: fish would still autoload a wirecage.fish
+# from that path at the first Tab, such as the one fish_update_completions writes from the man
+# page, and add its rules (every option, for every subcommand) to these. So load it now, and
+# drop every rule before adding ours.
+if not contains -- (status dirname) $fish_complete_path
+    complete --do-complete='wirecage -' >/dev/null
+    complete -c wirecage -e
+end
+
 # Profile names: the stems of *.conf and *.toml files in the profile search path, globbed by
-# the shell itself so that a Tab does not start Python. A word with a "/" is a path.
+# the shell itself so that a Tab does not start Python. Names starting with a dot (the store
+# lists them too) are listed; fish offers them only for a word that starts with one, as for
+# hidden files. A word with a "/" is a path.
 function __wirecage_profiles
     set -l token (commandline -ct)
     if string match -q -- '*/*' $token
@@ -13,7 +24,7 @@ function __wirecage_profiles
     set -l config "$XDG_CONFIG_HOME"
     string match -q -- '/*' $config; or set config ~/.config
     for dir in "$config/wirecage/profiles" /etc/wirecage/profiles /etc/wireguard
-        for file in $dir/*.{conf,toml}
+        for file in $dir/*.{conf,toml} $dir/.*.{conf,toml}
             test -f $file; or continue
             string replace -r -- '^.*/(.+)\.(conf|toml)$' '$1' $file
         end
@@ -58,7 +69,7 @@ function __wirecage_parse
             set slots (__wirecage_slots $path)
         else
             set npos (math $npos + 1)
-            if test "$(__wirecage_slot_kind $npos $slots)" = command
+            if test (__wirecage_slot_kind $npos $slots) = command
                 set -e tokens[1..(math $i - 1)]
                 printf '%s\n' $path command $tokens
                 return
@@ -69,7 +80,10 @@ function __wirecage_parse
         printf '%s\n' $path value
     else if test $npos = 0 -a (count $subcommands) -gt 0
         printf '%s\n' $path subcommand
-    else if test "$(__wirecage_slot_kind (math $npos + 1) $slots)" = command
+    else if test $dashdash = 0; and string match -q -- '-*' (commandline -ct)
+        # An option of ours, even where a command line could start (wirecage up work --wa).
+        printf '%s\n' $path argument (math $npos + 1)
+    else if test (__wirecage_slot_kind (math $npos + 1) $slots) = command
         printf '%s\n' $path command
     else
         printf '%s\n' $path argument (math $npos + 1)
@@ -109,11 +123,13 @@ function __wirecage_in_command
     test "$state[2]" = command
 end
 
-# The rest of the line is a command of its own: complete it as fish would.
+# The rest of the line is a command of its own: complete it as fish would. (Not with
+# __fish_complete_subcommand, whose "complete -C $line" fails on a line starting with "-",
+# and which joins the words without quoting them again.)
 function __wirecage_complete_command
     set -l state (__wirecage_parse)
     set -e state[1..2]
-    __fish_complete_subcommand --commandline $state (commandline -ct)
+    complete --do-complete=(string join ' ' -- (string escape -- $state) (commandline -ct))
 end
 
 # The subcommands of each command.
@@ -219,7 +235,7 @@ complete -c wirecage -n '__wirecage_using \'wirecage profile list\'' -l names -d
 complete -c wirecage -n '__wirecage_using \'wirecage profile show\'' -s h -l help -d 'show this help message and exit'
 complete -c wirecage -n '__wirecage_using \'wirecage profile show\'' -l show-keys -d 'show private and preshared keys'
 complete -c wirecage -n '__wirecage_using \'wirecage profile show\'' -l json -d 'machine-readable output'
-complete -c wirecage -n '__wirecage_argument \'wirecage profile show\' 1' -f -a '(__wirecage_profiles)' -d 'name'
+complete -c wirecage -n '__wirecage_argument \'wirecage profile show\' 1' -f -a '(__wirecage_profiles)' -d 'profile'
 
 # wirecage profile import
 complete -c wirecage -n '__wirecage_using \'wirecage profile import\'' -s h -l help -d 'show this help message and exit'
@@ -240,25 +256,25 @@ complete -c wirecage -n '__wirecage_using \'wirecage profile new\'' -l format -r
 
 # wirecage profile edit
 complete -c wirecage -n '__wirecage_using \'wirecage profile edit\'' -s h -l help -d 'show this help message and exit'
-complete -c wirecage -n '__wirecage_argument \'wirecage profile edit\' 1' -f -a '(__wirecage_profiles)' -d 'name'
+complete -c wirecage -n '__wirecage_argument \'wirecage profile edit\' 1' -f -a '(__wirecage_profiles)' -d 'profile'
 
 # wirecage profile remove
 complete -c wirecage -n '__wirecage_using \'wirecage profile remove\'' -s h -l help -d 'show this help message and exit'
 complete -c wirecage -n '__wirecage_using \'wirecage profile remove\'' -l yes -s y -d 'do not ask'
-complete -c wirecage -n '__wirecage_argument \'wirecage profile remove\' 1' -f -a '(__wirecage_profiles)' -d 'name'
+complete -c wirecage -n '__wirecage_argument \'wirecage profile remove\' 1' -f -a '(__wirecage_profiles)' -d 'profile'
 
 # wirecage profile rename
 complete -c wirecage -n '__wirecage_using \'wirecage profile rename\'' -s h -l help -d 'show this help message and exit'
-complete -c wirecage -n '__wirecage_argument \'wirecage profile rename\' 1' -f -a '(__wirecage_profiles)' -d 'old'
+complete -c wirecage -n '__wirecage_argument \'wirecage profile rename\' 1' -f -a '(__wirecage_profiles)' -d 'profile'
 
 # wirecage profile export
 complete -c wirecage -n '__wirecage_using \'wirecage profile export\'' -s h -l help -d 'show this help message and exit'
 complete -c wirecage -n '__wirecage_using \'wirecage profile export\'' -l format -r -f -a 'conf toml' -d 'output format (default: the profile\'s own)'
-complete -c wirecage -n '__wirecage_argument \'wirecage profile export\' 1' -f -a '(__wirecage_profiles)' -d 'name'
+complete -c wirecage -n '__wirecage_argument \'wirecage profile export\' 1' -f -a '(__wirecage_profiles)' -d 'profile'
 
 # wirecage profile check
 complete -c wirecage -n '__wirecage_using \'wirecage profile check\'' -s h -l help -d 'show this help message and exit'
-complete -c wirecage -n '__wirecage_argument \'wirecage profile check\' 1' -f -a '(__wirecage_profiles)' -d 'file|name'
+complete -c wirecage -n '__wirecage_argument \'wirecage profile check\' 1' -f -a '(__wirecage_profiles)' -d 'profile'
 
 # wirecage genkey
 complete -c wirecage -n '__wirecage_using \'wirecage genkey\'' -s h -l help -d 'show this help message and exit'

@@ -6,7 +6,7 @@
 
 Writes completions/wirecage.bash, completions/_wirecage and completions/wirecage.fish, and
 the generated parts of man/wirecage.1 (between its ``.\\" generated:`` markers; the prose
-around them is written by hand). tests/docs/test_drift.py runs the same check.
+around them is written by hand). tests/docs/test_docs_drift.py runs the same check.
 """
 
 from __future__ import annotations

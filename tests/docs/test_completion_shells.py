@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from completion_harness import (
     BASH_COMPLETION,
+    COMPLETIONS,
     complete,
     complete_bash,
     require,
@@ -105,9 +106,15 @@ def test_the_shell_lists_what_profile_list_names_lists(shell, user_env, cwd, xdg
         (cwd / "config" / "wirecage" / "profiles" / "relative.conf").write_text("")
     elif xdg_config_home == "unset":
         del env["XDG_CONFIG_HOME"]
+    # A file name starting with a dot is a profile to the store too; the shells offer it as
+    # they offer hidden files, for a word that starts with a dot.
+    (default / ".dotted.conf").write_text("")
     names = profile_list_names(env, cwd)
     assert names >= ({"work", "home"} if xdg_config_home == "absolute" else {"laptop"})
-    assert offered(shell, "wirecage up ", env, cwd) == names
+    hidden = {n for n in names if n.startswith(".")}
+    assert (".dotted" in hidden) == (xdg_config_home != "absolute")
+    assert offered(shell, "wirecage up ", env, cwd) == names - hidden
+    assert offered(shell, "wirecage up .", env, cwd) == hidden
 
 
 @pytest.mark.parametrize("action", ["show", "edit", "remove", "rename", "export", "check"])
@@ -144,6 +151,28 @@ def test_after_dashdash_wirecage_options_are_not_offered(shell, user_env, cwd):
     assert "--wait" not in results
 
 
+def test_options_after_the_profile_are_wirecages(shell, user_env, cwd):
+    # "wirecage up work --wait -- ssh host" is valid: before "--" and before a command word,
+    # an option is wirecage's, not the start of a command line.
+    up_options = {f for o in SPEC["wirecage up"].options for f in o.flags}
+    assert offered(shell, "wirecage up work --wa", user_env, cwd) == {
+        f for f in up_options if f.startswith("--wa")
+    }
+    assert offered(shell, "wirecage up work -", user_env, cwd) >= {"--wait", "--dns"}
+    assert "--wait" in offered(shell, "wirecage up work --", user_env, cwd)
+    # An option's value still is not the command.
+    assert "wctestcmd" not in offered(shell, "wirecage up work --dns ", user_env, cwd)
+    # After a command word, a "-" word belongs to the command.
+    assert "--wait" not in offered(shell, "wirecage up work wctestcmd --wa", user_env, cwd)
+
+
+def test_a_command_line_starting_with_a_dash_is_no_error(shell, user_env, cwd):
+    # fish's __fish_complete_subcommand fails on "complete -C --"; nothing may leak onto the
+    # user's screen (the fish harness fails on any output on stderr).
+    assert "--wait" not in offered(shell, "wirecage up work -- --", user_env, cwd)
+    assert "--wait" not in offered(shell, "wirecage up -- -", user_env, cwd)
+
+
 def test_options_and_their_values(shell, user_env, cwd):
     up_options = {f for o in SPEC["wirecage up"].options for f in o.flags}
     assert offered(shell, "wirecage up --wa", user_env, cwd) == {
@@ -169,6 +198,76 @@ def test_bash_without_bash_completion_still_completes_commands(user_env, cwd):
     line = "wirecage up work -- wctest"
     assert "wctestcmd" in complete_bash(line, user_env, cwd, bash_completion=False)
     assert complete_bash("wirecage up ", user_env, cwd, bash_completion=False)
+
+
+@pytest.mark.parametrize("option", ["failglob", "nullglob", "dotglob", "nocaseglob"])
+def test_bash_profile_names_whatever_the_glob_options(user_env, cwd, option):
+    # failglob made every Tab in a directory without a match print "no match" errors.
+    require("bash")
+    profiles = Path(user_env["XDG_CONFIG_HOME"]) / "wirecage" / "profiles"
+    (profiles / "UPPER.CONF").write_text("")  # no profile: the suffix is not .conf
+    env = dict(user_env, BASHOPTS=option)  # bash sets these options at start
+    proc = subprocess.run(
+        [
+            "bash",
+            "--norc",
+            "--noprofile",
+            "-c",
+            f"source {COMPLETIONS / 'wirecage.bash'}; _wirecage_profiles; shopt -p {option}",
+        ],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0 and not proc.stderr, proc.stderr
+    *names, shopt = proc.stdout.splitlines()
+    assert set(names) == USER_PROFILES | system_profile_names()
+    assert shopt == f"shopt -s {option}"  # the user's option is back as it was
+
+
+def test_fish_sourced_script_is_not_mixed_with_an_autoloaded_one(user_env, cwd, tmp_path):
+    # fish_update_completions writes a wirecage.fish from the man page into a directory of
+    # $fish_complete_path; with "wirecage completion fish | source" fish autoloaded it at the
+    # first Tab and offered its unconditional rules (every option of the page) everywhere.
+    require("fish")
+    generated = tmp_path / "generated_completions"
+    generated.mkdir()
+    (generated / "wirecage.fish").write_text("complete -c wirecage -l from-the-man-page\n")
+    bindir = Path(user_env["PATH"].split(":")[0])
+    (bindir / "wirecage").write_text("#!/bin/sh\n")  # fish autoloads for commands on PATH
+    (bindir / "wirecage").chmod(0o755)
+    script = (COMPLETIONS / "wirecage.fish").read_text()
+    probe = (
+        f"set -g fish_complete_path {generated}\n"
+        f"complete -C 'wirecage profile list --' | string match -q -- '--from-the-man-page*'\n"
+        "echo $status\n"
+    )
+    unsourced = subprocess.run(
+        ["fish", "--no-config", "-c", probe],
+        env=user_env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert unsourced.stdout.split() == ["0"], unsourced.stderr  # the probe can see the rule
+    proc = subprocess.run(
+        [
+            "fish",
+            "--no-config",
+            "-c",
+            f"set -g fish_complete_path {generated}; source; " + probe.replace("\n", "; "),
+        ],
+        input=script,
+        env=user_env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.stdout.split() == ["1"] and not proc.stderr, proc.stdout + proc.stderr
 
 
 def test_bash_uses_bash_completion_for_the_command_arguments(user_env, cwd):

@@ -84,17 +84,24 @@ def _value_kind(opt: Option) -> str:
 
 _BASH_PRELUDE = r"""# bash completion for wirecage                              -*- shell-script -*-
 # {header}
-# Installed as share/bash-completion/completions/wirecage; or: eval "$(wirecage completion bash)"
+# Installed as share/bash-completion/completions/wirecage.bash;
+# or: eval "$(wirecage completion bash)"
 
 # Profile names: the stems of *.conf and *.toml files in the profile search path, found by the
-# shell itself so that a Tab does not start Python.
+# shell itself so that a Tab does not start Python. Names starting with a dot (the store lists
+# them too) only for a word $1 that starts with one, as for hidden files.
 _wirecage_profiles()
 {{
-    local config=${{XDG_CONFIG_HOME-}} dir file name
+    local config=${{XDG_CONFIG_HOME-}} dir file name glob_options hidden=
     local -A seen=()
     [[ $config == /* ]] || config=$HOME/.config
+    [[ ${{1-}} == .* ]] && hidden=.
+    # The same globs whatever the user's options: no match is no file, not an error.
+    glob_options=$(shopt -p nullglob failglob nocaseglob dotglob)
+    shopt -s nullglob
+    shopt -u failglob nocaseglob dotglob
     for dir in {dirs}; do
-        for file in "$dir"/*.conf "$dir"/*.toml; do
+        for file in "$dir/$hidden"*.conf "$dir/$hidden"*.toml; do
             [[ -f $file ]] || continue
             name=${{file##*/}}
             name=${{name%.*}}
@@ -103,6 +110,7 @@ _wirecage_profiles()
             printf '%s\n' "$name"
         done
     done
+    eval "$glob_options"
 }}
 
 # The words from index $1 on are a command line of their own: complete it as bash would.
@@ -130,7 +138,7 @@ _wirecage_values()
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "$(_wirecage_profiles)" -- "$cur"))
+            COMPREPLY=($(compgen -W "$(_wirecage_profiles "$cur")" -- "$cur"))
         fi ;;
     file)
         compopt -o filenames 2>/dev/null
@@ -260,17 +268,20 @@ _ZSH_PRELUDE = r"""#compdef wirecage
 # Installed as share/zsh/site-functions/_wirecage; or: source <(wirecage completion zsh)
 
 # Profile names: the stems of *.conf and *.toml files in the profile search path, globbed by
-# the shell itself so that a Tab does not start Python. A word with a "/" is a path.
+# the shell itself so that a Tab does not start Python. Names starting with a dot (the store
+# lists them too) only for a word that starts with one, as for hidden files. A word with a "/"
+# is a path.
 _wirecage_profiles() {{
   if [[ $PREFIX == */* ]]; then
     _files
     return
   fi
-  local config=$XDG_CONFIG_HOME dir name MATCH MBEGIN MEND expl
+  local config=$XDG_CONFIG_HOME dir name hidden= MATCH MBEGIN MEND expl
   local -a names
   [[ $config == /* ]] || config=$HOME/.config
+  [[ $PREFIX == .* ]] && hidden=D
   for dir in {dirs}; do
-    for name in $dir/*.(conf|toml)(N-.:t:r); do
+    for name in $dir/*.(conf|toml)(N$hidden-.:t:r); do
       [[ $name =~ '{name_ere}' ]] && names+=($name)
     done
   done
@@ -355,6 +366,49 @@ def _zsh_positional(pos: Positional) -> str:
     )
 
 
+def _zsh_command_line(cmd: Command) -> list[str]:
+    """Where the command line of its own starts, found as bash and fish find it.
+
+    ``_arguments`` with a ``*:::`` spec for it would take an option typed after the profile
+    (``wirecage up work --wa``) for the command's first word; so the words are walked here
+    with the table of options that take a value, and ``_arguments`` sees wirecage's own slots
+    only.
+    """
+    index = next(i for i, p in enumerate(cmd.positionals) if p.complete == cli_parser.COMMAND)
+    before = cmd.positionals[:index]
+    # Slots that take every further word leave only "--" to start the command line.
+    slots = 1_000_000 if any(p.repeat for p in before) else len(before)
+    valued = [_check_word(f, "option") for o in cmd.options if o.takes_value for f in o.flags]
+    return [
+        "  # The rest of the line is a command of its own after --, or from the first word after",
+        "  # wirecage's own arguments: complete it as zsh would.",
+        f"  local -a valued=({' '.join(valued)})",
+        "  local i=2 npos=0 start=0",
+        "  while (( i < CURRENT )); do",
+        "    if [[ $words[i] == -- ]]; then",
+        "      start=$(( i + 1 ))",
+        "      break",
+        "    elif [[ $words[i] == -?* ]]; then",
+        "      # An option; its value is the next word unless given with =.",
+        "      [[ $words[i] != *=* ]] && (( ${valued[(Ie)$words[i]]} )) && (( i++ ))",
+        f"    elif (( ++npos > {slots} )); then",
+        "      start=$i",
+        "      break",
+        "    fi",
+        "    (( i++ ))",
+        "  done",
+        f"  if (( !start && i == CURRENT && npos >= {slots} )) && [[ $PREFIX != -* ]]; then",
+        "    start=$CURRENT",
+        "  fi",
+        "  if (( start )); then",
+        "    shift $(( start - 1 )) words",
+        "    (( CURRENT -= start - 1 ))",
+        "    _normal",
+        "    return",
+        "  fi",
+    ]
+
+
 def _zsh_func_name(cmd: Command) -> str:
     return "_" + "__".join(re.sub(r"[^A-Za-z0-9]", "_", p) for p in cmd.path)
 
@@ -387,17 +441,8 @@ def _zsh_function(cmd: Command) -> str:
         lines += ["      esac ;;", "  esac", "  return ret", "}"]
         return "\n".join(lines)
     if cmd.takes_command_line:
-        lines += [
-            "  # After --, the rest of the line is a command of its own: complete it as zsh would.",
-            "  local dashdash=${words[(i)--]}",
-            "  if (( dashdash < CURRENT )); then",
-            "    shift dashdash words",
-            "    (( CURRENT -= dashdash ))",
-            "    _normal",
-            "    return",
-            "  fi",
-        ]
-    specs += [_zsh_positional(p) for p in cmd.positionals]
+        lines += _zsh_command_line(cmd)
+    specs += [_zsh_positional(p) for p in cmd.positionals if p.complete != cli_parser.COMMAND]
     lines.append("  _arguments -s -S \\\n    " + " \\\n    ".join(specs))
     lines.append("}")
     return "\n".join(lines)
@@ -421,8 +466,19 @@ _FISH_PRELUDE = r"""# fish completion for wirecage.
 # {header}
 # Installed as share/fish/vendor_completions.d/wirecage.fish; or: wirecage completion fish | source
 
+# Sourced rather than found in $fish_complete_path: fish would still autoload a wirecage.fish
+# from that path at the first Tab, such as the one fish_update_completions writes from the man
+# page, and add its rules (every option, for every subcommand) to these. So load it now, and
+# drop every rule before adding ours.
+if not contains -- (status dirname) $fish_complete_path
+    complete --do-complete='wirecage -' >/dev/null
+    complete -c wirecage -e
+end
+
 # Profile names: the stems of *.conf and *.toml files in the profile search path, globbed by
-# the shell itself so that a Tab does not start Python. A word with a "/" is a path.
+# the shell itself so that a Tab does not start Python. Names starting with a dot (the store
+# lists them too) are listed; fish offers them only for a word that starts with one, as for
+# hidden files. A word with a "/" is a path.
 function __wirecage_profiles
     set -l token (commandline -ct)
     if string match -q -- '*/*' $token
@@ -432,7 +488,7 @@ function __wirecage_profiles
     set -l config "$XDG_CONFIG_HOME"
     string match -q -- '/*' $config; or set config ~/.config
     for dir in {dirs}
-        for file in $dir/*.{{conf,toml}}
+        for file in $dir/*.{{conf,toml}} $dir/.*.{{conf,toml}}
             test -f $file; or continue
             string replace -r -- '^.*/(.+)\.(conf|toml)$' '$1' $file
         end
@@ -479,7 +535,7 @@ function __wirecage_parse
             set slots (__wirecage_slots $path)
         else
             set npos (math $npos + 1)
-            if test "$(__wirecage_slot_kind $npos $slots)" = command
+            if test (__wirecage_slot_kind $npos $slots) = command
                 set -e tokens[1..(math $i - 1)]
                 printf '%s\n' $path command $tokens
                 return
@@ -490,7 +546,10 @@ function __wirecage_parse
         printf '%s\n' $path value
     else if test $npos = 0 -a (count $subcommands) -gt 0
         printf '%s\n' $path subcommand
-    else if test "$(__wirecage_slot_kind (math $npos + 1) $slots)" = command
+    else if test $dashdash = 0; and string match -q -- '-*' (commandline -ct)
+        # An option of ours, even where a command line could start (wirecage up work --wa).
+        printf '%s\n' $path argument (math $npos + 1)
+    else if test (__wirecage_slot_kind (math $npos + 1) $slots) = command
         printf '%s\n' $path command
     else
         printf '%s\n' $path argument (math $npos + 1)
@@ -530,11 +589,13 @@ function __wirecage_in_command
     test "$state[2]" = command
 end
 
-# The rest of the line is a command of its own: complete it as fish would.
+# The rest of the line is a command of its own: complete it as fish would. (Not with
+# __fish_complete_subcommand, whose "complete -C $line" fails on a line starting with "-",
+# and which joins the words without quoting them again.)
 function __wirecage_complete_command
     set -l state (__wirecage_parse)
     set -e state[1..2]
-    __fish_complete_subcommand --commandline $state (commandline -ct)
+    complete --do-complete=(string join ' ' -- (string escape -- $state) (commandline -ct))
 end
 """
 
@@ -617,10 +678,12 @@ def fish_script(root: Command | None = None) -> str:
             if pos.complete in (NONE, cli_parser.COMMAND):
                 continue  # nothing to offer; the command line has its own rule
             condition = _fish_q(f"__wirecage_argument {_fish_q(cmd.name)} {n}")
+            # Every profile name says "profile", whatever the slot's metavar (NAME, OLD).
+            what = "profile" if pos.complete == cli_parser.PROFILE else pos.metavar.lower()
             rules.append(
                 f"complete -c wirecage -n {condition} "
                 + " ".join(_fish_values(pos.complete, pos.choices))
-                + f" -d {_fish_q(pos.metavar.lower())}"
+                + f" -d {_fish_q(what)}"
             )
     prelude = _FISH_PRELUDE.format(
         header=HEADER.format(cmd=REGENERATE), dirs=PROFILE_DIRS, name_ere=PROFILE_NAME_ERE

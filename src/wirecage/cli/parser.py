@@ -214,7 +214,7 @@ def _add_profile(sub) -> None:
     p.set_defaults(handler="wirecage.cli.profile_cmd:cmd_new")
 
     p = psub.add_parser("edit", help="edit a profile with $VISUAL or $EDITOR")
-    _complete(p.add_argument("name", metavar="NAME", help="profile name or path"), PROFILE)
+    _complete(p.add_argument("name", metavar="NAME", help="profile name"), PROFILE)
     p.set_defaults(handler="wirecage.cli.profile_cmd:cmd_edit")
 
     p = psub.add_parser("remove", help="remove a profile")

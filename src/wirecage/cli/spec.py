@@ -1,7 +1,7 @@
 """The command line as plain data, read from the argparse parser, for the generators.
 
 The shell completions (``wirecage.cli.completion``) and the option lists of the man page
-(``wirecage.cli.manpage``) are written from this tree, never from a second description of
+(``wirecage.cli.docs``) are written from this tree, never from a second description of
 the CLI, so that adding an option to ``wirecage.cli.parser`` is all it takes to document and
 complete it. argparse keeps what we need in attributes that are not documented but have been
 stable for a decade (``_actions``, the subparsers action's ``choices`` and
