@@ -90,6 +90,20 @@ def test_exit_status_environment_security_and_examples():
     environment = _section(text, "ENVIRONMENT")
     for variable in ("XDG_CONFIG_HOME", "VISUAL", "EDITOR", "SHELL", "WIRECAGE_PROFILE"):
         assert variable in environment
-    security = _section(text, "SECURITY")
-    assert "sockets" in security.lower()
+    security = " ".join(_section(text, "SECURITY").split())
+    assert "What the cage guarantees" in security and "What it does not guarantee" in security
+    # The holes a user must know of: host services' sockets in the file system (abstract ones
+    # are the cage's own), the processes and /proc, root without sudo, traffic timing.
+    for hole in ("Sockets in the file system", "Abstract Unix sockets", "/proc", "as root"):
+        assert hole in security, hole
+    assert "times and sizes of the packets" in security
     assert "wirecage up" in _section(text, "EXAMPLES")
+
+
+def test_the_signals_passed_on_are_the_ones_the_cage_relays():
+    from wirecage.cage.process import RELAYED_SIGNALS
+
+    up = " ".join(_section(_rendered(), "COMMANDS").split())
+    listed = re.search(r"The signals ((?:SIG[A-Z0-9]+,? (?:and )?)+)sent to wirecage", up)
+    assert listed, "wirecage up: no sentence listing the signals passed on"
+    assert set(re.findall(r"SIG[A-Z0-9]+", listed[1])) == {s.name for s in RELAYED_SIGNALS}
