@@ -56,6 +56,15 @@ def readline_words(line: str) -> list[str]:
     return [w for i, w in enumerate(words) if w or i == len(words) - 1]
 
 
+def run_shell(
+    argv: list[str], env: dict[str, str], cwd: Path, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A non-interactive shell, its output captured as text, within DEADLINE."""
+    return subprocess.run(
+        argv, input=stdin, env=env, cwd=cwd, capture_output=True, text=True, timeout=DEADLINE
+    )
+
+
 def complete_bash(
     line: str, env: dict[str, str], cwd: Path, *, bash_completion: bool = True
 ) -> list[str]:
@@ -77,14 +86,7 @@ def complete_bash(
             "printf '%s\\n' \"${COMPREPLY[@]}\"",
         ]
     )
-    proc = subprocess.run(
-        ["bash", "--norc", "--noprofile", "-c", script],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=DEADLINE,
-    )
+    proc = run_shell(["bash", "--norc", "--noprofile", "-c", script], env, cwd)
     assert proc.returncode == 0, proc.stderr
     return [w for w in proc.stdout.splitlines() if w]
 
@@ -97,14 +99,7 @@ def complete_fish(line: str, env: dict[str, str], cwd: Path) -> list[str]:
             f"complete -C {shlex.quote(line)}",
         ]
     )
-    proc = subprocess.run(
-        ["fish", "--no-config", "-c", script],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=DEADLINE,
-    )
+    proc = run_shell(["fish", "--no-config", "-c", script], env, cwd)
     assert proc.returncode == 0, proc.stderr
     assert not proc.stderr, proc.stderr
     # Each candidate is "word<TAB>description".

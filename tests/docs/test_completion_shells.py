@@ -17,6 +17,7 @@ from completion_harness import (
     complete,
     complete_bash,
     require,
+    run_shell,
     system_profile_names,
 )
 
@@ -207,20 +208,8 @@ def test_bash_profile_names_whatever_the_glob_options(user_env, cwd, option):
     profiles = Path(user_env["XDG_CONFIG_HOME"]) / "wirecage" / "profiles"
     (profiles / "UPPER.CONF").write_text("")  # no profile: the suffix is not .conf
     env = dict(user_env, BASHOPTS=option)  # bash sets these options at start
-    proc = subprocess.run(
-        [
-            "bash",
-            "--norc",
-            "--noprofile",
-            "-c",
-            f"source {COMPLETIONS / 'wirecage.bash'}; _wirecage_profiles; shopt -p {option}",
-        ],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    script = f"source {COMPLETIONS / 'wirecage.bash'}; _wirecage_profiles; shopt -p {option}"
+    proc = run_shell(["bash", "--norc", "--noprofile", "-c", script], env, cwd)
     assert proc.returncode == 0 and not proc.stderr, proc.stderr
     *names, shopt = proc.stdout.splitlines()
     assert set(names) == USER_PROFILES | system_profile_names()
@@ -244,29 +233,10 @@ def test_fish_sourced_script_is_not_mixed_with_an_autoloaded_one(user_env, cwd, 
         f"complete -C 'wirecage profile list --' | string match -q -- '--from-the-man-page*'\n"
         "echo $status\n"
     )
-    unsourced = subprocess.run(
-        ["fish", "--no-config", "-c", probe],
-        env=user_env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    unsourced = run_shell(["fish", "--no-config", "-c", probe], user_env, cwd)
     assert unsourced.stdout.split() == ["0"], unsourced.stderr  # the probe can see the rule
-    proc = subprocess.run(
-        [
-            "fish",
-            "--no-config",
-            "-c",
-            f"set -g fish_complete_path {generated}; source; " + probe.replace("\n", "; "),
-        ],
-        input=script,
-        env=user_env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    sourced = f"set -g fish_complete_path {generated}; source; " + probe.replace("\n", "; ")
+    proc = run_shell(["fish", "--no-config", "-c", sourced], user_env, cwd, stdin=script)
     assert proc.stdout.split() == ["1"] and not proc.stderr, proc.stdout + proc.stderr
 
 
