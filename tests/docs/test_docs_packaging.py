@@ -24,8 +24,33 @@ INSTALLED = {
 }
 
 
+def _installed_here() -> str:
+    """Where this interpreter's environment has a wirecage distribution ("" for none).
+
+    Asked of a fresh interpreter: importlib.metadata in this one caches what it has seen.
+    """
+    probe = (
+        "import importlib.metadata as m\n"
+        "try:\n"
+        "    print(m.distribution('wirecage').locate_file(''))\n"
+        "except m.PackageNotFoundError:\n"
+        "    pass\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
 @pytest.fixture(scope="module")
 def prefix(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``pip install --prefix`` of a copy of the source tree; returns the prefix.
+
+    The environment pip runs in keeps its own wirecage (scripts/setup.sh's editable
+    install): the suite must not take the user's `wirecage` command away.
+    """
+    installed_before = _installed_here()
     tmp = tmp_path_factory.mktemp("install")
     source = tmp / "source"
     source.mkdir()
@@ -41,6 +66,8 @@ def prefix(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "install",
             "-q",
             "--no-deps",
+            # Without it pip first uninstalls the wirecage of the environment it runs in.
+            "--ignore-installed",
             "--prefix",
             str(tmp / "p"),
             ".",
@@ -51,6 +78,7 @@ def prefix(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _installed_here() == installed_before
     return tmp / "p"
 
 
