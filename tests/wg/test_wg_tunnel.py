@@ -22,7 +22,7 @@ from wirecage.wg.constants import (
     REKEY_ON_RECEIVE_AGE,
     REKEY_TIMEOUT,
 )
-from wirecage.wg.cookie import CookieChecker, CookieGenerator
+from wirecage.wg.cookie import CookieChecker, CookieGenerator, RateLimiter
 from wirecage.wg.keypair import Keypair
 from wirecage.wg.keys import PresharedKey, PrivateKey, PublicKey
 from wirecage.wg.messages import COOKIE_REPLY, CookieReply
@@ -526,6 +526,47 @@ def test_under_load_a_source_with_a_cookie_is_still_rate_limited():
     pair.advance(1)  # the bucket refills: the (replayed) message reaches Noise again
     pair.inject(pair.b, with_mac2)
     assert pair.b.drop_reasons()[-1] == "handshake_replay"
+
+
+class CountingDict(dict):
+    """A dict that counts how often it is walked from end to end."""
+
+    scans = 0
+
+    def items(self):
+        self.scans += 1
+        return super().items()
+
+
+def test_the_rate_limiter_stays_bounded_and_sweeps_once_a_second_under_a_flood():
+    limiter = RateLimiter()
+    table = CountingDict()
+    limiter._buckets = table
+    cap = RateLimiter.MAX_ENTRIES
+    start = 100.0
+    honest = ("192.0.2.1", 51820)
+    assert limiter.allow(honest, start)
+    # Three times the cap of distinct /64s, all within a quarter of a second: the table
+    # fills, then new sources are refused, with no walk over the table per insert.
+    flood = [(f"2001:db8:{i >> 16:x}:{i & 0xFFFF:x}::1", 1) for i in range(3 * cap)]
+    admitted = [limiter.allow(src, start + 0.25 * i / len(flood)) for i, src in enumerate(flood)]
+    assert sum(admitted) == cap - 1 and all(admitted[: cap - 1])
+    assert len(table) == cap
+    assert table.scans <= 1
+    # A source already in the table keeps its bucket: 3 tokens refilled at 20/s, then dry.
+    assert [limiter.allow(honest, start + 0.5) for _ in range(6)] == [True] * 5 + [False]
+    # A second later the sweep forgets the flood, idle for more than a second, and keeps
+    # the source used half a second ago; a new source finds room.
+    assert limiter.allow(("192.0.2.2", 1), start + 1.3)
+    assert table.scans == 2
+    assert set(table) == {bytes([192, 0, 2, 1]), bytes([192, 0, 2, 2])}
+    # A flood that goes on: the table never passes the cap, one sweep a second.
+    for step in range(500):
+        now = start + 2 + step / 100
+        limiter.allow((f"2001:db8:1:{step:x}::1", 1), now)
+        limiter.allow((f"2001:db8:2:{step:x}::1", 1), now)
+        assert len(table) <= cap
+    assert table.scans == 2 + 5
 
 
 def test_a_ping_pong_does_not_draw_entropy_per_packet():

@@ -152,26 +152,49 @@ class RateLimiter:
     wireguard-go's values: 20 messages a second with a burst of 5, IPv6 sources counted per
     /64 (one host usually owns a whole /64). Only senders that proved their address with a
     valid mac2 reach this point, so a spoofing flood cannot fill anyone else's bucket.
+
+    Every call is O(1) but one a second at most, which sweeps out the sources idle for more
+    than GARBAGE_COLLECT_TIME (they have refilled their bucket long since, so forgetting them
+    changes nothing): wireguard-go's separate once-a-second garbage collection, run inline.
+    The table is bounded by MAX_ENTRIES. wireguard-go has no bound; the kernel's ratelimiter
+    does, and when its table is full it refuses new sources, as we do: evicting someone to
+    make room would need a scan per insert (a flood of distinct sources made that quadratic)
+    or an order we do not keep. The cost: while a flood of sources that can all prove their
+    address (e.g. many /64s of one attacker) fills the table, a new honest source is refused
+    until the next sweep frees room, at most about two seconds after the flood stops; peers
+    already in the table keep their buckets.
     """
 
     PACKETS_PER_SECOND = 20.0
     BURST = 5.0
     MAX_ENTRIES = 4096
+    GARBAGE_COLLECT_TIME = 1.0
 
     def __init__(self) -> None:
         self._buckets: dict[bytes, tuple[float, float]] = {}
+        self._last_sweep = float("-inf")
 
     def allow(self, src: tuple, now: float) -> bool:
+        buckets = self._buckets
+        if now - self._last_sweep >= self.GARBAGE_COLLECT_TIME:
+            self._last_sweep = now
+            stale = [
+                k for k, (_, last) in buckets.items() if now - last > self.GARBAGE_COLLECT_TIME
+            ]
+            for k in stale:
+                del buckets[k]
         packed = ipaddress.ip_address(src[0]).packed
         key = packed if len(packed) == 4 else packed[:8]
-        tokens, last = self._buckets.get(key, (self.BURST, now))
+        bucket = buckets.get(key)
+        if bucket is None:
+            if len(buckets) >= self.MAX_ENTRIES:
+                return False  # full: refuse new sources (see the class docstring)
+            buckets[key] = (self.BURST - 1.0, now)
+            return True
+        tokens, last = bucket
         tokens = min(self.BURST, tokens + (now - last) * self.PACKETS_PER_SECOND)
         allowed = tokens >= 1.0
         if allowed:
             tokens -= 1.0
-        if len(self._buckets) >= self.MAX_ENTRIES and key not in self._buckets:
-            # Forget sources idle long enough to have refilled their bucket anyway.
-            idle = self.BURST / self.PACKETS_PER_SECOND
-            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < idle}
-        self._buckets[key] = (tokens, now)
+        buckets[key] = (tokens, now)
         return allowed
