@@ -199,6 +199,60 @@ def test_initiations_are_rate_limited():
     assert pair.a.tunnel.queued_packets() == 10
 
 
+def cross_initiations(pair: PeerPair) -> None:
+    """a initiates at t0, b at t0 + 1; both initiations arrive at t0 + 2, before either
+    response: each side answers the other's and abandons its own, so both responses find
+    no handshake."""
+    held: list = []
+    pair.link_filter = lambda origin, data: (held.append((origin, data)), [])[1]
+    pair.send_udp(pair.a, b"from a")
+    pair.advance(1)
+    pair.send_udp(pair.b, b"from b")
+    pair.advance(1)
+    assert [(origin.name, data[0]) for origin, data in held] == [("a", 1), ("b", 1)]
+    answers = [
+        (
+            pair.other(origin),
+            pair.other(origin).tunnel.receive_datagram(data, origin.endpoint, pair.now),
+        )
+        for origin, data in held
+    ]
+    pair.link_filter = None
+    for side, outputs in answers:
+        pair.process(side, outputs)
+    assert pair.a.drop_reasons() == pair.b.drop_reasons() == ["unknown_index"]
+    assert pair.a.completed == pair.b.completed == 0
+
+
+def test_crossed_initiations_are_retried_when_the_rate_limit_allows():
+    pair = PeerPair(b_knows_a_endpoint=True)
+    cross_initiations(pair)
+    crossed = pair.now
+    # Both sides' retransmissions fell due within REKEY_TIMEOUT of the response each sent;
+    # they go out once REKEY_TIMEOUT has passed since it, not when the keys are zeroed.
+    pair.advance(REKEY_TIMEOUT + 1)
+    assert [p[28:] for p in pair.b.delivered] == [b"from a"]
+    assert [p[28:] for p in pair.a.delivered] == [b"from b"]
+    assert pair.a.completed >= 1 and pair.b.completed >= 1
+    assert pair.a.tunnel.queued_packets() == pair.b.tunnel.queued_packets() == 0
+    # One more initiation was enough (the first retry to fall due wins).
+    assert sum(1 for d in pair.a.sent + pair.b.sent if d[0] == 1) == 3
+    assert pair.now - crossed <= REKEY_TIMEOUT + 1
+
+
+def test_crossed_initiations_still_give_up_after_as_many_retries():
+    pair = PeerPair(b_knows_a_endpoint=True)
+    cross_initiations(pair)
+    pair.link_filter = lambda origin, data: []  # then the link dies
+    pair.advance(3 * REKEY_ATTEMPT_TIME)
+    # A retry the rate limit deferred is not an attempt: each side sends the first
+    # initiation and MAX_TIMER_HANDSHAKES + 1 retries, as without the crossing.
+    for side in (pair.a, pair.b):
+        assert sum(1 for d in side.sent if d[0] == 1) == MAX_TIMER_HANDSHAKES + 2
+        assert side.timed_out == 1
+        assert side.drop_reasons() == ["unknown_index", "handshake_gave_up"]
+
+
 def test_keepalive_after_receiving_data_without_answering():
     pair = PeerPair()
     pair.send_udp(pair.a, b"data")

@@ -23,7 +23,8 @@ Sessions and timers follow wireguard-go's device package, with deadlines instead
 is the earliest of them all, and ``handle_timer`` runs those that are due:
 
     retransmit_handshake  REKEY_TIMEOUT + jitter after an initiation; again for
-                          MAX_TIMER_HANDSHAKES + 1 retries, then give up and drop the queue
+                          MAX_TIMER_HANDSHAKES + 1 retries, then give up and drop the queue;
+                          also when the rate limit defers an initiation (a DEVIATION)
     send_keepalive        KEEPALIVE_TIMEOUT after data arrived if we sent nothing back
     new_handshake         KEEPALIVE_TIMEOUT + REKEY_TIMEOUT after we sent data if nothing
                           came back: the session is probably dead, start a new one
@@ -598,12 +599,27 @@ class Tunnel:
         scale = int.from_bytes(pool[:2], "little") / 65536
         return scale * REKEY_TIMEOUT_JITTER_MAX
 
-    def _send_initiation(self, peer: Peer, now: float, out: list, *, is_retry: bool) -> None:
-        """wireguard-go's SendHandshakeInitiation, rate-limited to one per REKEY_TIMEOUT."""
+    def _send_initiation(self, peer: Peer, now: float, out: list, *, is_retry: bool) -> bool:
+        """wireguard-go's SendHandshakeInitiation, rate-limited to one per REKEY_TIMEOUT.
+        False if the rate limit deferred it (to the retransmit_handshake timer)."""
         if not is_retry:
             peer.handshake_attempts = 0
         if now - peer.last_sent_handshake < REKEY_TIMEOUT:
-            return
+            # DEVIATION: wireguard-go returns here and arms no timer. A response we sent
+            # also counts as a handshake sent, so when two initiations cross, each side
+            # answers the other's (abandoning its own, whose response then finds no
+            # index), and its own retransmission, due within REKEY_TIMEOUT, is swallowed
+            # here: both sides are left with an unconfirmed `next`, nothing in flight and
+            # no timer, and queued packets wait for the application to send again or for
+            # the keys to be zeroed. Whitepaper 6.4 retries every REKEY_TIMEOUT until
+            # REKEY_ATTEMPT_TIME, so we send the initiation when the rate limit allows it.
+            # A deferred retry is not counted as an attempt (the caller counts only those
+            # sent), and a timer already armed is left alone.
+            if peer.retransmit_handshake is None:
+                peer.retransmit_handshake = (
+                    peer.last_sent_handshake + REKEY_TIMEOUT + self._jitter()
+                )
+            return False
         peer.last_sent_handshake = now
         if peer.endpoint is None:
             self._drop(peer, "no_endpoint", out)
@@ -624,6 +640,7 @@ class Tunnel:
                 self._transmit_handshake(peer, data, now, out)
         # timersHandshakeInitiated
         peer.retransmit_handshake = now + REKEY_TIMEOUT + self._jitter()
+        return True
 
     def _transmit_handshake(self, peer: Peer, data: bytes, now: float, out: list) -> None:
         assert peer.endpoint is not None  # a handshake is answered to, or sent to, an address
@@ -936,8 +953,8 @@ class Tunnel:
                 peer.zero_key_material = now + 3 * REJECT_AFTER_TIME
             out.append(HandshakeTimedOut(peer.public_key))
             return
-        peer.handshake_attempts += 1
-        self._send_initiation(peer, now, out, is_retry=True)
+        if self._send_initiation(peer, now, out, is_retry=True):
+            peer.handshake_attempts += 1
 
     def _zero_keys(self, peer: Peer, out: list | None = None) -> None:
         """Forget every session and handshake of a peer (3 × REJECT_AFTER_TIME of silence)."""
