@@ -189,6 +189,41 @@ def test_retransmissions_then_giving_up():
     assert len(pair.a.sent) == sent
 
 
+def test_a_late_response_to_the_last_initiation_is_taken_after_giving_up():
+    def run(late: float) -> PeerPair:
+        pair = PeerPair()
+        held: list[bytes] = []
+
+        def only_the_last_initiation(origin, data: bytes) -> list[bytes]:
+            if origin is pair.a and data[0] == 1:
+                initiations = sum(1 for d in pair.a.sent if d[0] == 1)
+                return [data] if initiations == MAX_TIMER_HANDSHAKES + 2 else []
+            if origin is pair.b and data[0] == 2:
+                held.append(data)  # b's response is delayed
+                return []
+            return [data]
+
+        pair.link_filter = only_the_last_initiation
+        pair.send_udp(pair.a, b"lost")
+        while not pair.a.timed_out:
+            pair.advance(0.5)
+        assert pair.a.drop_reasons() == ["handshake_gave_up"] and len(held) == 1
+        pair.advance(late)
+        pair.link_filter = None
+        pair.inject(pair.a, held[0])
+        return pair
+
+    # A few seconds after giving up, the response still makes a session (as wireguard-go).
+    pair = run(late=REKEY_TIMEOUT)
+    assert pair.a.completed == 1 and pair.b.completed == 1
+    assert pair.a.tunnel.has_session(pair.b_key.public_key())
+    assert pair.a.drop_reasons() == ["handshake_gave_up"]
+    # Once the keys are zeroed (3 × REJECT_AFTER_TIME after giving up), it is forgotten.
+    pair = run(late=3 * REJECT_AFTER_TIME + 1)
+    assert pair.a.completed == 0
+    assert pair.a.drop_reasons() == ["handshake_gave_up", "unknown_index"]
+
+
 def test_initiations_are_rate_limited():
     pair = PeerPair()
     pair.link_filter = lambda origin, data: [] if origin is pair.a else [data]

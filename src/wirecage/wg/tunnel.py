@@ -946,8 +946,9 @@ class Tunnel:
         # REKEY_TIMEOUT after the last, about 100 s after the first: after REKEY_ATTEMPT_TIME.
         if peer.handshake_attempts > MAX_TIMER_HANDSHAKES:
             # REKEY_ATTEMPT_TIME has passed: give up, drop what waited for this session.
+            # The last initiation stays in flight, as in wireguard-go: a late response to it
+            # still makes a session, until zero_key_material forgets it with the keys.
             peer.send_keepalive = None
-            self._forget_handshake(peer)
             self._drop_staged(peer, "handshake_gave_up", out)
             if peer.zero_key_material is None:
                 peer.zero_key_material = now + 3 * REJECT_AFTER_TIME
