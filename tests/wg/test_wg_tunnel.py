@@ -216,7 +216,7 @@ def test_a_late_response_to_the_last_initiation_is_taken_after_giving_up():
     # A few seconds after giving up, the response still makes a session (as wireguard-go).
     pair = run(late=REKEY_TIMEOUT)
     assert pair.a.completed == 1 and pair.b.completed == 1
-    assert pair.a.tunnel.has_session(pair.b_key.public_key())
+    assert pair.a.tunnel.has_session(pair.b_key.public_key(), pair.now)
     assert pair.a.drop_reasons() == ["handshake_gave_up"]
     # Once the keys are zeroed (3 × REJECT_AFTER_TIME after giving up), it is forgotten.
     pair = run(late=3 * REJECT_AFTER_TIME + 1)
@@ -450,18 +450,47 @@ def test_roaming_follows_the_latest_authenticated_source():
 def test_keys_are_zeroed_after_three_reject_after_times():
     pair = PeerPair()
     pair.send_udp(pair.a, b"hi")
-    assert pair.a.tunnel.has_session(pair.b_key.public_key())
+    assert pair.a.tunnel.has_session(pair.b_key.public_key(), pair.now)
     pair.advance(3 * REJECT_AFTER_TIME - 1)
-    assert pair.a.tunnel.has_session(pair.b_key.public_key())
+    # The session expired long ago, but its keys are still there: an old datagram is
+    # refused as expired, not as unknown.
+    pair.inject(pair.b, pair.a.sent[-1])
+    assert pair.b.drop_reasons()[-1] == "session_expired"
     pair.advance(2)
-    assert not pair.a.tunnel.has_session(pair.b_key.public_key())
-    assert not pair.b.tunnel.has_session(pair.a_key.public_key())
+    assert not pair.a.tunnel.has_session(pair.b_key.public_key(), pair.now)
+    assert not pair.b.tunnel.has_session(pair.a_key.public_key(), pair.now)
     # A datagram of the old session is now unknown.
     pair.inject(pair.b, pair.a.sent[-1])
     assert pair.b.drop_reasons()[-1] == "unknown_index"
     # New traffic starts a new handshake.
     pair.send_udp(pair.a, b"again")
     assert pair.b.delivered[-1][28:] == b"again" and pair.a.completed == 2
+
+
+def test_has_session_only_while_a_packet_would_go_out_at_once():
+    pair = PeerPair()
+    to_b, to_a = pair.b_key.public_key(), pair.a_key.public_key()
+    assert not pair.a.tunnel.has_session(to_b, pair.now)
+    pair.link_filter = lambda origin, data: [] if len(data) == 32 else [data]
+    pair.handshake()  # a's confirming keepalive is lost
+    assert pair.a.tunnel.has_session(to_b, pair.now)
+    assert not pair.b.tunnel.has_session(to_a, pair.now)  # b's session is still `next`
+    pair.link_filter = None
+    pair.send_udp(pair.a, b"confirm")
+    assert pair.b.tunnel.has_session(to_a, pair.now)
+    # The message limit: the last counter the session may use, then none.
+    session = current_session(pair.a.tunnel, to_b)
+    session.send_counter = REJECT_AFTER_MESSAGES - 1
+    assert pair.a.tunnel.has_session(to_b, pair.now)
+    session.send_counter = REJECT_AFTER_MESSAGES
+    assert not pair.a.tunnel.has_session(to_b, pair.now)
+    # REJECT_AFTER_TIME: b's session (whose keys stay for 3 × REJECT_AFTER_TIME) ends.
+    expiry = current_session(pair.b.tunnel, to_a).created + REJECT_AFTER_TIME
+    assert pair.b.tunnel.has_session(to_a, expiry - 0.001)
+    assert not pair.b.tunnel.has_session(to_a, expiry)
+    # No endpoint, nowhere to send.
+    pair.b.tunnel.set_endpoint(to_a, None)
+    assert not pair.b.tunnel.has_session(to_a, pair.now)
 
 
 def test_queue_is_bounded_and_drops_the_oldest():
@@ -867,7 +896,9 @@ def test_a_keepalive_waiting_for_a_session_is_not_counted_as_a_dropped_packet():
     # one, which never comes: a gives up, and later forgets every key, with only that
     # keepalive queued. Neither drops a packet of the caller's.
     pair.advance(3 * REJECT_AFTER_TIME + 60)
-    assert pair.a.timed_out >= 1 and not pair.a.tunnel.has_session(pair.b_key.public_key())
+    assert pair.a.timed_out >= 1 and not pair.a.tunnel.has_session(
+        pair.b_key.public_key(), pair.now
+    )
     assert pair.a.dropped == [] and pair.a.tunnel.peer_stats()[0].drops == {}
 
 

@@ -438,10 +438,19 @@ class Tunnel:
             for p in self._peers.values()
         ]
 
-    def has_session(self, public_key: PublicKey) -> bool:
-        """True if we could send to this peer right now without a handshake."""
-        keypair = self._peer(public_key).current
-        return keypair is not None
+    def has_session(self, public_key: PublicKey, now: float) -> bool:
+        """True if a packet for this peer sent at ``now`` would go out at once, without a
+        handshake: a current session younger than REJECT_AFTER_TIME that has not used up
+        REJECT_AFTER_MESSAGES, and an endpoint. A responder's session still waiting for
+        key confirmation (``next``) does not count; keys kept after expiry do not either."""
+        peer = self._peer(public_key)
+        keypair = peer.current
+        return (
+            keypair is not None
+            and keypair.send_counter < REJECT_AFTER_MESSAGES
+            and now - keypair.created < REJECT_AFTER_TIME
+            and peer.endpoint is not None
+        )
 
     def _peer(self, public_key: PublicKey) -> Peer:
         try:
