@@ -606,3 +606,22 @@ def test_the_chmod_fix_is_a_shell_command_for_any_file_name(tmp_path):
     (warning,) = warnings
     assert warning.endswith(f"fix: chmod 600 '{tmp_path}/it'\"'\"'s here'")
     assert shlex.split(warning.split("fix: ")[1]) == ["chmod", "600", str(key)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (BROKEN_TOML, True),
+        ('[interface]\nprivate_key = "x\n', True),  # an unclosed string
+        ("  [[peer]\n", True),
+        ("address = [\n", True),
+        (GOOD_IFACE + GOOD_PEER, False),
+        ("[Interface]\n# friendly_name = \"home\"\nPrivateKey = 'x'\n", False),  # a comment
+        ('[Interface]\nPostUp = echo a_b = "c"\n', False),
+        ("[Interface]\nmtu = 1420\n", False),  # valid TOML is tomllib's to judge
+    ],
+)
+def test_looks_like_toml(text, expected):
+    from wirecage.profiles.conf import looks_like_toml
+
+    assert looks_like_toml(text) is expected

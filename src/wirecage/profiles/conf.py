@@ -91,10 +91,8 @@ _WHITESPACE = re.compile("[ \t\n\r\v\f]+")
 # wg-quick word-splits Address and DNS with bash's default IFS, after turning ',' into ' '.
 _WORDS = re.compile("[, \t\n]+")
 # What a .conf file never has and a TOML profile has: an array of tables ([[peer]]), or a
-# snake_case key given a quoted string or an array (private_key = "…", address = [ …).
-_TOML_LOOKS = re.compile(
-    r"""^[ \t]*(?:\[\[|[a-z][a-z0-9]*(?:_[a-z0-9]+)+[ \t]*=[ \t]*["'\[])""", re.MULTILINE
-)
+# lower-case key given a quoted string or an array (private_key = "…", address = [ …).
+_TOML_LOOKS = re.compile(r"""^[ \t]*(?:\[\[|[a-z][a-z0-9_]*[ \t]*=[ \t]*["'\[])""", re.MULTILINE)
 _SECTION_NAMES = {"[interface]": "[Interface]", "[peer]": "[Peer]"}
 
 NAMES = {
@@ -272,13 +270,23 @@ def read_conf(
             + "): wirecage speaks plain WireGuard; ask the provider for a standard "
             "WireGuard configuration",
         )
-    if problems and _format_was_guessed(path, source) and _TOML_LOOKS.search(text):
+    if problems and _format_was_guessed(path, source) and looks_like_toml(text):
         # A file without .conf or .toml whose TOML does not parse is taken for a .conf file
         # (the format is guessed by trying TOML); its true mistake is the TOML one.
         _raise_toml_error(text, source)
     _attach_key_files(draft, key_file_hooks, problems, percent_i)
     profile, warnings = finish(draft, problems, base_dir=base_dir, path=path, fmt="conf")
     return profile, warnings
+
+
+def looks_like_toml(text: str) -> bool:
+    """Whether ``text`` has a line no ``.conf`` file has and a TOML profile has.
+
+    For telling a broken TOML profile from a ``.conf`` file when the file's name does not
+    say which it is: ``[[peer]]``, or ``private_key = "…"`` (a lower-case key given a
+    quoted string or an array; .conf keys are written in CamelCase, values unquoted).
+    """
+    return _TOML_LOOKS.search(text) is not None
 
 
 def _format_was_guessed(path: Path | None, source: str) -> bool:
