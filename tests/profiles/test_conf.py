@@ -389,3 +389,239 @@ def test_hook_comments_end_where_bash_ends_them(hook):
     ).stdout
     theirs = out.decode().split("\0")[:-1]
     assert shlex.split(_without_shell_comment(hook)) == theirs
+
+
+# --- a section header with text after it (two lines joined) ------------------------------------
+
+
+def test_a_header_joined_with_the_next_line_is_reported_without_the_key():
+    # As pasted from a web page that lost the line break.
+    text = (
+        f"[Interface] PrivateKey = {CLIENT_PRIVATE}\nAddress = 10.77.0.2/32\n"
+        f"[Peer]\nPublicKey = {SERVER_PUBLIC}\nAllowedIPs = 0.0.0.0/0\n"
+    )
+    with pytest.raises(ProfileError) as info:
+        read_conf(text, source="oneline.conf")
+    # One problem, naming the header; what follows it is read (no "PrivateKey missing").
+    assert info.value.problems == [
+        "oneline.conf:1: [Interface]: a section header must be alone on its line: "
+        "put what follows the ']' on the next line (not shown here)"
+    ]
+    assert all(CLIENT_PRIVATE[i : i + 12] not in info.value.problems[0] for i in range(32))
+
+
+def test_a_peer_header_joined_with_a_bad_key_line_reports_both():
+    text = GOOD_IFACE + "[Peer]PublicKey = short=\nAllowedIPs = 0.0.0.0/0\n"
+    with pytest.raises(ProfileError) as info:
+        read_conf(text, source="j.conf")
+    assert [p.split(": ")[1] for p in info.value.problems] == ["[Peer]", "PublicKey"]
+    assert all(p.startswith("j.conf:4: ") for p in info.value.problems)
+
+
+def test_an_unknown_section_that_looks_like_a_key_is_not_quoted():
+    text = f"[{CLIENT_PRIVATE}]\n" + GOOD_IFACE + GOOD_PEER
+    with pytest.raises(ProfileError) as info:
+        read_conf(text, source="s.conf")
+    assert info.value.problems == [
+        "s.conf:1: a section header that looks like a key (not shown) "
+        "(a file has one [Interface] and any number of [Peer])"
+    ]
+
+
+# --- control characters in quoted file text ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("\x1b[31mColour = red", "c.conf:4: \\x1b[31mColour: unknown key"),
+        ("Col\x00our = red", "c.conf:4: Col\\x00our: unknown key"),
+        ("DNS = evil\x07.example", "c.conf:4: DNS: 'evil\\x07.example' is neither an IP address "
+         "nor a domain name"),
+        ("[Peer\x9b]", "c.conf:4: [Peer\\x9b]: unknown section (a file has one [Interface] and "
+         "any number of [Peer])"),
+        ("Address = 10.0.0.1\u202e/32", "c.conf:4: Address: '10.0.0.1\\u202e/32' is not an IPv4 "
+         "or IPv6 address with an optional /prefix"),
+    ],
+)  # fmt: skip
+def test_control_characters_from_the_file_are_escaped_in_messages(line, expected):
+    text = iface(line)
+    with pytest.raises(ProfileError) as info:
+        read_conf(text, source="c.conf")
+    assert expected in info.value.problems
+
+
+def test_a_file_name_with_an_escape_sequence_is_escaped_too():
+    with pytest.raises(ProfileError) as info:
+        read_conf(GOOD_IFACE, source="evil\x1b]0;owned\x07.conf")
+    assert info.value.message == "evil\\x1b]0;owned\\x07.conf: invalid profile (1 problem)"
+    assert info.value.problems == ["evil\\x1b]0;owned\\x07.conf: no [Peer]: a profile needs at "
+                                   "least one peer"]  # fmt: skip
+
+
+# --- whitespace: only what wg removes ------------------------------------------------------------
+
+
+def test_a_no_break_space_in_a_key_name_is_refused_as_wg_refuses_it():
+    text = GOOD_IFACE.replace("PrivateKey", "Private\u00a0Key") + GOOD_PEER
+    with pytest.raises(ProfileError) as info:
+        read_conf(text, source="nbsp.conf")
+    assert (
+        "nbsp.conf:2: Private\\xa0Key: unknown key: it holds a space that is not a plain ASCII "
+        "space, which wg does not remove (retype the name) (did you mean PrivateKey?)"
+    ) in info.value.problems
+
+
+def test_a_no_break_space_in_a_value_is_part_of_the_value():
+    text = iface("Address = 10.77.0.3/32\u00a0") + "Allowed\tIPs\v=\f10.9.0.0/16\n"
+    with pytest.raises(ProfileError) as info:
+        read_conf(text, source="v.conf")
+    # \t, \v and \f are removed as wg removes them; U+00A0 is not.
+    assert info.value.problems == [
+        "v.conf:4: Address: '10.77.0.3/32\\xa0' is not an IPv4 or IPv6 address with an "
+        "optional /prefix"
+    ]
+
+
+# --- %i in key file hooks ------------------------------------------------------------------------
+
+
+def percent_i_text(tmp_path: Path, hook_path: str) -> str:
+    return (
+        f"[Interface]\nAddress = 10.77.0.2/32\nPostUp = wg set %i private-key {hook_path}\n"
+        f"PostUp = wg set %i peer {SERVER_PUBLIC} preshared-key {tmp_path}/%i-psk.key\n" + GOOD_PEER
+    )
+
+
+def write_key(path: Path, key: str) -> None:
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+
+
+def test_percent_i_in_a_key_file_is_the_profile_name_from_the_file_name(tmp_path):
+    write_key(tmp_path / "work.key", CLIENT_PRIVATE)
+    write_key(tmp_path / "work-psk.key", PSK)
+    text = percent_i_text(tmp_path, "'keys dir/../%i.key'")
+    (tmp_path / "keys dir").mkdir()
+    path = tmp_path / "work.conf"
+    profile, _ = read_conf(text, source=str(path), path=path, base_dir=tmp_path)
+    assert profile.interface.private_key_file == Path("keys dir/../work.key")
+    assert profile.interface.private_key.to_base64() == CLIENT_PRIVATE
+    assert profile.peers[0].preshared_key_file == tmp_path / "work-psk.key"
+    # Without a path, the source names the file (profile import); a given name comes first.
+    again, _ = read_conf(text, source=str(path), base_dir=tmp_path)
+    assert again == profile
+    write_key(tmp_path / "other.key", CLIENT_PRIVATE)
+    write_key(tmp_path / "other-psk.key", PSK)
+    named, _ = read_conf(text, source=str(path), path=path, base_dir=tmp_path, name="other")
+    assert named.interface.private_key_file == Path("keys dir/../other.key")
+
+
+def test_percent_i_without_a_file_name_is_a_problem(tmp_path):
+    text = percent_i_text(tmp_path, "/k/%i.key")
+    with pytest.raises(ProfileError) as info:
+        read_conf(text, source="<stdin>")
+    assert info.value.problems[0] == (
+        "<stdin>:3: PostUp: the key file path holds %i, the interface name, which is not "
+        "known here (the profile has no file name): write the path in full"
+    )
+    assert len(info.value.problems) == 2  # the preshared key's hook, not "PrivateKey missing"
+
+
+def test_a_quoted_percent_i_stays_literal_as_in_wg_quick(tmp_path):
+    write_key(tmp_path / "a%i", CLIENT_PRIVATE)
+    text = "[Interface]\nAddress = 10.77.0.2/32\nPostUp = wg set %i private-key a%''i\n"
+    profile, _ = read_conf(text + GOOD_PEER, source="w.conf", base_dir=tmp_path)
+    assert profile.interface.private_key_file == Path("a%i")
+
+
+# --- writing key file references ---------------------------------------------------------------
+
+
+def test_a_home_relative_key_file_is_written_expanded_for_bash(tmp_path, monkeypatch):
+    from wirecage.profiles.conf import write_conf
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    write_key(tmp_path / "k", CLIENT_PRIVATE)
+    text = "[Interface]\nAddress = 10.77.0.2/32\nPostUp = wg set %i private-key ~/k\n" + GOOD_PEER
+    profile, _ = read_conf(text, source="h.conf")
+    assert profile.interface.private_key_file == Path("~/k")
+    written = write_conf(profile)
+    # Quoted, '~/k' would be a file named '~' to bash (and so to wg-quick).
+    assert f"PostUp = wg set %i private-key {tmp_path}/k\n" in written
+
+
+def test_a_literal_percent_i_in_a_key_file_name_is_written_so_wg_quick_keeps_it(tmp_path):
+    from wirecage.profiles.conf import write_conf
+
+    write_key(tmp_path / "a%i b", CLIENT_PRIVATE)
+    profile, _ = read_conf(GOOD_IFACE + GOOD_PEER, source="l.conf")
+    profile = profile.replace(
+        interface=profile.interface.replace(private_key_file=tmp_path / "a%i b")
+    )
+    written = write_conf(profile)
+    assert f"PostUp = wg set %i private-key '{tmp_path}/a%''i b'\n" in written
+    again, _ = read_conf(written, source="other.conf")
+    assert again.interface.private_key_file == tmp_path / "a%i b"
+
+
+# --- a TOML file whose format was guessed -------------------------------------------------------
+
+BROKEN_TOML = (
+    f'[interface]\nprivate_key = "{CLIENT_PRIVATE}"\naddress = ["10.77.0.2/32"\n'
+    f'[[peer]]\npublic_key = "{SERVER_PUBLIC}"\nallowed_ips = ["0.0.0.0/0"]\n'
+)
+
+
+@pytest.mark.parametrize("source", ["<stdin>", "profiles/work"])
+def test_broken_toml_read_as_conf_reports_the_toml_error(source):
+    with pytest.raises(ProfileError) as info:
+        read_conf(BROKEN_TOML, source=source)
+    assert info.value.message.startswith(f"{source}:4: not valid TOML: ")
+    assert CLIENT_PRIVATE not in info.value.message
+
+
+def test_broken_toml_in_a_dot_conf_file_gets_conf_problems():
+    with pytest.raises(ProfileError) as info:
+        read_conf(BROKEN_TOML, source="work.conf")
+    assert "work.conf:2: private_key: unknown key (did you mean PrivateKey?)" in (
+        info.value.problems
+    )
+
+
+def test_a_bad_conf_file_without_extension_keeps_its_conf_problems():
+    with pytest.raises(ProfileError) as info:
+        read_conf(iface("MTU = 1"), source="<stdin>")
+    assert info.value.problems == ["<stdin>:4: MTU: 1 is outside 576-65535"]
+
+
+def test_the_chmod_fix_is_a_shell_command_for_any_file_name(tmp_path):
+    import shlex
+
+    key = tmp_path / "it's here"
+    key.write_text(CLIENT_PRIVATE + "\n")
+    key.chmod(0o640)
+    text = '[Interface]\nAddress = 10.77.0.2/32\nPostUp = wg set %i private-key "it\'s here"\n'
+    _, warnings = read_conf(text + GOOD_PEER, source="q.conf", base_dir=tmp_path)
+    (warning,) = warnings
+    assert warning.endswith(f"fix: chmod 600 '{tmp_path}/it'\"'\"'s here'")
+    assert shlex.split(warning.split("fix: ")[1]) == ["chmod", "600", str(key)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (BROKEN_TOML, True),
+        ('[interface]\nprivate_key = "x\n', True),  # an unclosed string
+        ("  [[peer]\n", True),
+        ("address = [\n", True),
+        (GOOD_IFACE + GOOD_PEER, False),
+        ("[Interface]\n# friendly_name = \"home\"\nPrivateKey = 'x'\n", False),  # a comment
+        ('[Interface]\nPostUp = echo a_b = "c"\n', False),
+        ("[Interface]\nmtu = 1420\n", False),  # valid TOML is tomllib's to judge
+    ],
+)
+def test_looks_like_toml(text, expected):
+    from wirecage.profiles.conf import looks_like_toml
+
+    assert looks_like_toml(text) is expected

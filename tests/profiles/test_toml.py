@@ -153,3 +153,47 @@ def test_unknown_key_is_reported_even_without_a_line():
     assert "inline.toml: peer[0].allowd_ips: unknown key (did you mean allowed_ips?)" in (
         info.value.problems
     )
+
+
+def test_a_list_with_a_wrong_item_says_which_item():
+    text = f'[interface]\nprivate_key = "{CLIENT_PRIVATE}"\naddress = ["10.0.0.1", 5, true]\n'
+    with pytest.raises(ProfileError) as info:
+        read_toml(text + PEER, source="l.toml")
+    assert info.value.problems == [
+        "l.toml:3: interface.address: must be a string or a list of strings; "
+        "item 2 is a number, item 3 is a boolean"
+    ]
+
+
+def test_a_value_that_is_not_a_list_still_says_what_it_is():
+    with pytest.raises(ProfileError) as info:
+        read_toml(peer("").replace('allowed_ips = "0.0.0.0/0"', "allowed_ips = 1"), source="n.toml")
+    assert info.value.problems == [
+        "n.toml:6: peer[0].allowed_ips: must be a string or a list of strings, not a number"
+    ]
+
+
+def test_a_no_break_space_in_a_list_item_is_not_stripped():
+    with pytest.raises(ProfileError) as info:
+        read_toml(iface().replace('"10.77.0.2/32"', '"10.77.0.2/32\u00a0, 10.77.0.3/32 "'),
+                  source="s.toml")  # fmt: skip
+    assert info.value.problems == [
+        "s.toml:3: interface.address: '10.77.0.2/32\\xa0' is not an IPv4 or IPv6 address "
+        "with an optional /prefix"
+    ]
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        # A basic string may hold any control character: one problem stays on one line.
+        ('endpoint = "vpn\\nexample:1"', "e.toml:7: peer[0].endpoint: 'vpn\\nexample' is not a "
+         "host name or an IP address"),
+        ('"colour\\u001b[2J" = 1', "e.toml: peer[0].colour\\x1b[2J: unknown key"),
+    ],
+)  # fmt: skip
+def test_control_characters_are_escaped_in_messages(line, expected):
+    with pytest.raises(ProfileError) as info:
+        read_toml(peer(line), source="e.toml")
+    assert info.value.problems == [expected]
+    assert all("\n" not in p and "\x1b" not in p for p in info.value.problems)

@@ -1,8 +1,10 @@
 """The wg-quick ``.conf`` format, read and written the way wg(8) and wg-quick(8) do.
 
 A file is split into lines at ``\\n`` (a trailing ``\\r`` is dropped, so CRLF files read the
-same). On each line ``#`` starts a comment, and every whitespace character is removed, as
-``wg`` does: ``Allowed IPs = 10.0.0.0/8, fd00::/8`` reads as ``AllowedIPs=10.0.0.0/8,fd00::/8``.
+same). On each line ``#`` starts a comment, and every ASCII whitespace character (space,
+tab, ``\\v``, ``\\f``) is removed, as ``wg`` does: ``Allowed IPs = 10.0.0.0/8, fd00::/8`` reads
+as ``AllowedIPs=10.0.0.0/8,fd00::/8``; other Unicode spaces (U+00A0) stay, as in ``wg``, and
+make the line an error. A section header is alone on its line.
 Section and key names match case-insensitively. Two exceptions follow wg-quick rather than wg:
 
 - ``Address`` and ``DNS`` values are split at commas *and* whitespace (wg-quick word-splits
@@ -16,7 +18,9 @@ wg-quick has no key for "the private key is in this file"; its manual suggests a
 sets it after the interface is up. We recognise exactly that form, ``PostUp = wg set %i
 private-key FILE`` (and ``wg set %i peer KEY preshared-key FILE`` for a preshared key), as a
 key file reference, and write key file references the same way. The result is a file that
-``wg-quick up`` accepts and that gives the same tunnel.
+``wg-quick up`` accepts and that gives the same tunnel. wg-quick replaces each ``%i`` in a
+hook with the interface name, the file's name without ``.conf``; a profile is its own
+interface, so ``%i`` in a key file path is the profile's name (``interface_name``).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from wirecage.profiles.validate import (
     parse_preshared_key,
     parse_private_key,
     parse_public_key,
+    printable,
 )
 
 INTERFACE_KEYS = {
@@ -79,6 +84,17 @@ AMNEZIA_KEYS = {
 SINGLE = {"privatekey", "listenport", "mtu", "publickey", "presharedkey", "endpoint",
           "persistentkeepalive"}  # fmt: skip
 
+# wg removes these, and only these, inside a line: U+00A0 and the like stay, and make the
+# line an error, as in wg. ("Private\u00a0Key" is not PrivateKey.)
+ASCII_WHITESPACE = " \t\n\r\v\f"
+_WHITESPACE = re.compile("[ \t\n\r\v\f]+")
+# wg-quick word-splits Address and DNS with bash's default IFS, after turning ',' into ' '.
+_WORDS = re.compile("[, \t\n]+")
+# What a .conf file never has and a TOML profile has: an array of tables ([[peer]]), or a
+# lower-case key given a quoted string or an array (private_key = "…", address = [ …).
+_TOML_LOOKS = re.compile(r"""^[ \t]*(?:\[\[|[a-z][a-z0-9_]*[ \t]*=[ \t]*["'\[])""", re.MULTILINE)
+_SECTION_NAMES = {"[interface]": "[Interface]", "[peer]": "[Peer]"}
+
 NAMES = {
     "interface": "[Interface]",
     "peer": "[Peer]",
@@ -90,30 +106,52 @@ NAMES = {
 
 
 def read_conf(
-    text: str, *, source: str, path: Path | None = None, base_dir: Path | None = None
+    text: str,
+    *,
+    source: str,
+    path: Path | None = None,
+    base_dir: Path | None = None,
+    name: str | None = None,
 ) -> tuple[Profile, list[str]]:
     """Parse and validate a ``.conf`` text; return the profile and permission warnings.
 
     ``source`` names the file in messages; relative key file paths are taken from
-    ``base_dir``. Raises ProfileError listing every problem.
+    ``base_dir``. ``name`` is the interface name that ``%i`` stands for in a key file
+    hook; by default the file's name without ``.conf`` (see ``interface_name``). Raises
+    ProfileError listing every problem.
     """
     if text.startswith("\ufeff"):
         text = text[1:]
+    percent_i = interface_name(name, path, source)  # before the loop reuses "name"
     problems = Problems(source)
     draft = Draft(names=NAMES)
     section: str | None = None
     peer: DraftPeer | None = None
     seen: dict[str, int] = {}  # single-valued key -> line, per section
-    key_file_hooks: list[tuple[Where, list[str]]] = []
+    key_file_hooks: list[tuple[Where, str, list[str]]] = []
     amnezia: list[Where] = []
 
-    for lineno, raw in enumerate(text.split("\n"), start=1):
-        raw = raw.removesuffix("\r")
+    lines = [(n, raw.removesuffix("\r")) for n, raw in enumerate(text.split("\n"), start=1)]
+    lines.reverse()  # popped from the end; a header's trailing text is pushed back
+    while lines:
+        lineno, raw = lines.pop()
         before_comment = raw.split("#", 1)[0]
-        compact = "".join(before_comment.split())
+        compact = _WHITESPACE.sub("", before_comment)
         if not compact:
             continue
         if compact.startswith("["):
+            close = compact.find("]")
+            if 0 < close < len(compact) - 1:
+                # "[Interface] PrivateKey = …", two lines joined (pasted from a web page).
+                # The rest may hold a key: described, never quoted, and read as its own line.
+                header = compact[: close + 1]
+                problems.add(
+                    Where(lineno, _SECTION_NAMES.get(header.lower(), "")),
+                    "a section header must be alone on its line: "
+                    "put what follows the ']' on the next line (not shown here)",
+                )
+                lines.append((lineno, raw.split("]", 1)[1]))
+                compact = header
             name = compact.lower()
             seen = {}
             if name == "[interface]":
@@ -131,9 +169,11 @@ def read_conf(
                 section = "peer"
             else:
                 problems.add(
-                    Where(lineno, compact),
-                    "unknown section (a file has one [Interface] and any number of [Peer])",
-                )
+                    Where(lineno, "" if looks_like_key(compact) else printable(compact)),
+                    ("unknown section" if not looks_like_key(compact) else
+                     "a section header that looks like a key (not shown)")
+                    + " (a file has one [Interface] and any number of [Peer])",
+                )  # fmt: skip
                 section, peer = None, None
             continue
         if "=" not in compact:
@@ -153,7 +193,7 @@ def read_conf(
                 peer.public_key_where = Where(lineno, started)
             continue
         known = INTERFACE_KEYS if section == "interface" else PEER_KEYS
-        name = INTERFACE_KEYS.get(key) or PEER_KEYS.get(key) or key_text
+        name = INTERFACE_KEYS.get(key) or PEER_KEYS.get(key) or printable(key_text)
         where = Where(lineno, name)
 
         if key in AMNEZIA_KEYS:
@@ -168,6 +208,12 @@ def read_conf(
             if key in other:
                 home = "[Peer]" if section == "interface" else "[Interface]"
                 problems.add(where, f"belongs in the {home} section")
+            elif any(ch.isspace() for ch in key_text):
+                problems.add(
+                    where,
+                    "unknown key: it holds a space that is not a plain ASCII space, which wg "
+                    "does not remove (retype the name)" + _did_you_mean(key_text, known),
+                )
             else:
                 problems.add(where, "unknown key" + _did_you_mean(key_text, known))
             continue
@@ -179,10 +225,10 @@ def read_conf(
 
         if key in HOOKS:
             # wg-quick keeps hook values verbatim: a '#' there is part of the command.
-            hook = raw.split("=", 1)[1].strip()
+            hook = raw.split("=", 1)[1].strip(ASCII_WHITESPACE)
             words = _key_file_hook(hook) if key == "postup" else None
             if words is not None:
-                key_file_hooks.append((where, words))
+                key_file_hooks.append((where, hook, words))
             else:
                 draft.ignored.append(name)
                 if "private-key" in hook:
@@ -193,7 +239,7 @@ def read_conf(
         elif key in IGNORED:
             draft.ignored.append(name)
         elif key in ("address", "dns"):
-            items = [v for v in re.split(r"[,\s]+", before_comment.split("=", 1)[1]) if v]
+            items = [v for v in _WORDS.split(before_comment.split("=", 1)[1]) if v]
             for item in items:
                 if key == "address":
                     addr = problems.attempt(where, parse_address, item)
@@ -224,9 +270,41 @@ def read_conf(
             + "): wirecage speaks plain WireGuard; ask the provider for a standard "
             "WireGuard configuration",
         )
-    _attach_key_files(draft, key_file_hooks, problems)
+    if problems and _format_was_guessed(path, source) and looks_like_toml(text):
+        # A file without .conf or .toml whose TOML does not parse is taken for a .conf file
+        # (the format is guessed by trying TOML); its true mistake is the TOML one.
+        _raise_toml_error(text, source)
+    _attach_key_files(draft, key_file_hooks, problems, percent_i)
     profile, warnings = finish(draft, problems, base_dir=base_dir, path=path, fmt="conf")
     return profile, warnings
+
+
+def looks_like_toml(text: str) -> bool:
+    """Whether ``text`` has a line no ``.conf`` file has and a TOML profile has.
+
+    For telling a broken TOML profile from a ``.conf`` file when the file's name does not
+    say which it is: ``[[peer]]``, or ``private_key = "…"`` (a lower-case key given a
+    quoted string or an array; .conf keys are written in CamelCase, values unquoted).
+    """
+    return _TOML_LOOKS.search(text) is not None
+
+
+def _format_was_guessed(path: Path | None, source: str) -> bool:
+    """Whether the name of the file read says nothing of its format (or there is none)."""
+    file = path.name if path is not None else source
+    return not file.endswith(".conf")
+
+
+def _raise_toml_error(text: str, source: str) -> None:
+    """Raise the TOML reader's error for ``text``, if it is not valid TOML."""
+    import tomllib  # only for a file that failed as .conf: `up` reads .conf without it
+
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        from wirecage.profiles.tomlfmt import read_toml
+
+        read_toml(text, source=source)  # raises: "not valid TOML" with the line
 
 
 def _key_without_equals(key: str, lineno: int, problems: Problems) -> str | None:
@@ -321,20 +399,66 @@ def _without_shell_comment(hook: str) -> str:
     return hook
 
 
+def interface_name(name: str | None, path: Path | None, source: str) -> str | None:
+    """What ``%i`` stands for in a hook: the interface name wg-quick would give the tunnel.
+
+    wg-quick names the interface after its file (``/etc/wireguard/wg0.conf`` is ``wg0``) and
+    replaces every ``%i`` in a hook with that name. A profile is its own interface, so ``%i``
+    is the profile's name: ``name`` when the caller knows it, else the file's name without
+    ``.conf`` (the same thing for a stored profile, and for ``wg-quick up FILE``). None when
+    neither gives a usable name (standard input, a profile built in memory).
+    """
+    if name is None:
+        file = path.name if path is not None else Path(source).name
+        name = file.removesuffix(".conf")
+    # wg-quick's own rule for a name (and ours for a profile, which allows 64 characters).
+    if not re.fullmatch(r"[A-Za-z0-9_=+.-]{1,64}", name):
+        return None
+    return name
+
+
+def _hook_file(
+    hook: str, words: list[str], name: str | None, where: Where, problems: Problems
+) -> str | None:
+    """The key file a hook names once ``%i`` is the interface name, as wg-quick has it.
+
+    wg-quick replaces every ``%i`` in the hook's text, then bash reads the words: so the
+    replacement is made in the text, before splitting (``%''i`` stays a literal ``%i``).
+    """
+    command = _without_shell_comment(hook)
+    if command.count("%i") == 1:  # only the one of "wg set %i"
+        return words[-1]
+    if name is None:
+        problems.add(
+            where,
+            "the key file path holds %i, the interface name, which is not known here "
+            "(the profile has no file name): write the path in full",
+        )
+        return None
+    import shlex
+
+    return shlex.split(command.replace("%i", name))[-1]
+
+
 def _attach_key_files(
-    draft: Draft, hooks: list[tuple[Where, list[str]]], problems: Problems
+    draft: Draft, hooks: list[tuple[Where, str, list[str]]], problems: Problems, name: str | None
 ) -> None:
-    for where, words in hooks:
+    for where, hook, words in hooks:
+        file = _hook_file(hook, words, name, where, problems)
+        if file is None:
+            if words[0] == "private-key":
+                draft.private_key_where = where  # given, if unusable: not "missing" too
+            continue
         if words[0] == "private-key":
             if draft.private_key_where is not None:
                 problems.add(where, "sets the private key, but PrivateKey is given too")
             elif draft.private_key_file is not None:
                 problems.add(where, "sets the private key a second time")
             else:
-                draft.private_key_file = Path(words[1])
+                draft.private_key_file = Path(file)
                 draft.private_key_where = where
             continue
-        _, key_text, _, file = words
+        key_text = words[1]
         try:
             public_key = parse_public_key(key_text)
         except FieldError as exc:
@@ -361,16 +485,25 @@ def _did_you_mean(key: str, known: dict[str, str]) -> str:
 
 
 def _file_word(path: Path, source: str) -> str:
+    # wirecage expands a leading ~ when it reads a key file path, and bash would not inside
+    # the quotes below: the hook gets the expanded path, so wg-quick reads the same file.
+    if str(path).startswith("~"):
+        try:
+            path = path.expanduser()
+        except RuntimeError:  # ~user of no such user: then the reader could not find it either
+            pass
     text = str(path)
     # An older wg-quick cuts hook values at '#'; a newline would end the line.
     if "#" in text or "\n" in text or "\r" in text:
         raise ProfileError(
-            f"{source}: key file path {text!r} cannot be written to a .conf file",
+            printable(f"{source}: key file path {text!r} cannot be written to a .conf file"),
             hint="rename the key file, or store the profile as TOML",
         )
     import shlex
 
-    return shlex.quote(text)
+    # wg-quick replaces %i in a hook's text with the interface name before bash reads it:
+    # %''i is what bash reads as a literal %i (inside quotes or out), and no %i for wg-quick.
+    return shlex.quote(text).replace("%i", "%''i")
 
 
 def write_conf(profile: Profile, *, source: str = "profile") -> str:

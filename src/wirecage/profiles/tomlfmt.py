@@ -51,9 +51,12 @@ from wirecage.profiles.validate import (
     parse_preshared_key,
     parse_private_key,
     parse_public_key,
+    printable,
 )
 
 T = TypeVar("T")
+
+ASCII_WHITESPACE = " \t\n\r\v\f"
 
 INTERFACE_KEYS = ("private_key", "private_key_file", "address", "dns", "mtu", "listen_port")
 PEER_KEYS = (
@@ -104,9 +107,19 @@ def _key_lines(text: str) -> dict[str, int]:
 
 
 def read_toml(
-    text: str, *, source: str, path: Path | None = None, base_dir: Path | None = None
+    text: str,
+    *,
+    source: str,
+    path: Path | None = None,
+    base_dir: Path | None = None,
+    name: str | None = None,
 ) -> tuple[Profile, list[str]]:
-    """Parse and validate a TOML profile; return the profile and permission warnings."""
+    """Parse and validate a TOML profile; return the profile and permission warnings.
+
+    ``name`` is accepted for the same signature as ``read_conf``; TOML paths are wirecage's
+    own and have no ``%i``.
+    """
+    del name
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
@@ -117,7 +130,7 @@ def read_toml(
         at_line = f":{at.group(1)}" if at else ""
         message = _TOML_ERROR_AT.sub("", message)
         raise ProfileError(
-            f"{source}{at_line}: not valid TOML: {message}",
+            printable(f"{source}{at_line}: not valid TOML: {message}"),
             hint="'man 5 wirecage-profile' shows the TOML schema",
         ) from None
 
@@ -230,10 +243,18 @@ def _string(value: Any, w: Where, problems: Problems, parse: Callable[[str], T])
 def _strings(value: Any, w: Where, problems: Problems) -> list[str]:
     """A list of strings, or one string; either way split at commas."""
     items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+    if not isinstance(items, list):
         problems.add(w, f"must be a string or a list of strings, not {_toml_type(value)}")
         return []
-    return [part.strip() for item in items for part in item.split(",") if part.strip()]
+    wrong = [n for n, item in enumerate(items, start=1) if not isinstance(item, str)]
+    if wrong:
+        # The value itself is not repeated: it may be anything, a key included.
+        which = ", ".join(f"item {n} is {_toml_type(items[n - 1])}" for n in wrong)
+        problems.add(w, f"must be a string or a list of strings; {which}")
+        return []
+    # Only the whitespace wg and wg-quick remove: U+00A0 and the like make a value wrong.
+    parts = (part.strip(ASCII_WHITESPACE) for item in items for part in item.split(","))
+    return [part for part in parts if part]
 
 
 def _number(value: Any, w: Where, problems: Problems, parse: Callable[[str], T]) -> T | None:
@@ -271,7 +292,7 @@ def _unknown_key(
             "unknown key (its name looks like a key, so it is not shown)",
         )
     else:
-        problems.add(w, "unknown key" + _did_you_mean(key, known))
+        problems.add(Where(w.line, printable(w.key)), "unknown key" + _did_you_mean(key, known))
 
 
 def _did_you_mean(key: str, known: tuple[str, ...]) -> str:

@@ -56,11 +56,40 @@ def looks_like_key(text: str) -> bool:
     return _KEY_LIKE.search(text) is not None
 
 
+# What a terminal would act on or hide rather than show: C0 and C1 controls (ESC starts a
+# terminal escape sequence, a newline would split one problem over two lines), DEL,
+# invisible or direction-changing format characters, and whitespace other than the ASCII
+# space (U+00A0 looks like a space; wg does not treat it as one).
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\xa0\xad\u1680\u180e\u2000-\u200f\u2028-\u202f"
+    "\u205f-\u206f\u3000\ufeff\ufff9-\ufffb]"
+)
+_NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if ch in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[ch]
+    return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with control and invisible characters written as escapes (``\\x1b``, ``\\n``).
+
+    For every piece of a message that may come from a file: a profile is not trusted to
+    drive the user's terminal. Ordinary text, non-ASCII letters included, is unchanged.
+    """
+    if _UNPRINTABLE.search(text) is None:
+        return text
+    return _UNPRINTABLE.sub(_escape, text)
+
+
 def shown(text: str) -> str:
     """``text`` quoted for a message, unless it may hold a secret key."""
     if looks_like_key(text):
         return f"a value of {len(text)} characters that looks like a key (not shown)"
-    return f"'{text}'"
+    return f"'{printable(text)}'"
 
 
 # Plain classes, not dataclasses: every `wirecage up` reads a profile, and generating
@@ -118,13 +147,15 @@ class Problems:
 
         for where, message in sorted(self.items, key=line_of):
             if where is None:
-                out.append(f"{self.source}: {message}")
+                line = f"{self.source}: {message}"
             elif not where.key:
-                out.append(f"{self.source}:{where.line}: {message}")
+                line = f"{self.source}:{where.line}: {message}"
             elif where.line is None:
-                out.append(f"{self.source}: {where.key}: {message}")
+                line = f"{self.source}: {where.key}: {message}"
             else:
-                out.append(f"{self.source}:{where.line}: {where.key}: {message}")
+                line = f"{self.source}:{where.line}: {where.key}: {message}"
+            # One problem, one line, whatever the file (or its name) holds.
+            out.append(printable(line))
         return out
 
     def __bool__(self) -> bool:
@@ -134,7 +165,9 @@ class Problems:
         if self.items:
             count = len(self.items)
             raise ProfileError(
-                f"{self.source}: invalid profile ({count} problem{'s' if count > 1 else ''})",
+                printable(
+                    f"{self.source}: invalid profile ({count} problem{'s' if count > 1 else ''})"
+                ),
                 problems=self.formatted(),
                 hint="'man 5 wirecage-profile' describes both formats",
             )
@@ -339,7 +372,10 @@ class Draft:
 
 def resolve_key_file(path: Path, base_dir: Path | None) -> Path:
     """A key file named relative to the profile is found next to the profile."""
-    path = path.expanduser()
+    try:
+        path = path.expanduser()
+    except RuntimeError:  # ~user of no such user: reading it fails with a clear message
+        pass
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
     return path
@@ -350,7 +386,10 @@ def group_or_other_readable(st_mode: int) -> bool:
 
 
 def permission_warning(path: Path, what: str) -> str:
-    return f"{what} {path} is readable by group or others; fix: chmod 600 '{path}'"
+    # A fix to paste into a shell, whatever the name holds: quoted as shlex.quote quotes a
+    # word that needs it (a quote in the name becomes '"'"'), but always, for a steady form.
+    shell_word = "'" + str(path).replace("'", "'\"'\"'") + "'"
+    return printable(f"{what} {path} is readable by group or others; fix: chmod 600 {shell_word}")
 
 
 def read_key_file(
