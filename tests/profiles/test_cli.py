@@ -637,3 +637,92 @@ def test_closed_standard_input_is_no_key_and_no_profile(capsys, monkeypatch):
     assert (code, out) == (1, "") and "pubkey: not a key" in err
     code, out, err = run(capsys, "profile", "import", "-", "--name", "x")
     assert (code, out) == (1, "") and "<stdin>: no [Interface] section" in err
+
+
+# --- failures of the operating system: an error line, never a traceback ---------------------------
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def wirecage(*argv: str, env: dict | None = None, shell_redirect: str = "", **kwargs):
+    """``python -m wirecage ARGV`` in a fresh process (its real standard streams)."""
+    command = ["bash", "-c", f'exec "$@" {shell_redirect}', "bash", sys.executable, "-m"]
+    return subprocess.run(
+        [*command, "wirecage", *argv],
+        env={**os.environ, "PYTHONPATH": str(SRC), **(env or {})},
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        **kwargs,
+    )
+
+
+def test_store_write_failures_are_errors_not_tracebacks(capsys, dirs):
+    # Root-proof triggers: a file where the profile directory belongs, a directory where the
+    # profile file belongs.
+    dirs.user.parent.mkdir(parents=True)
+    dirs.user.write_text("")
+    args = ["--endpoint", "198.51.100.1:1", "--peer-public-key", SERVER_PUBLIC, "--address",
+            "10.0.0.2"]  # fmt: skip
+    for argv in (
+        ["profile", "import", str(FIXTURES / "windows.conf")],
+        ["profile", "new", "fresh", *args],
+    ):
+        code, out, err = run(capsys, *argv)
+        assert (code, out) == (1, ""), err
+        assert f"wirecage: error: cannot create the profile directory {dirs.user}" in err
+        assert "hint: " in err and "Traceback" not in err
+    dirs.user.unlink()
+    (dirs.user / "dirp.conf").mkdir(parents=True)
+    code, _, err = run(
+        capsys, "profile", "import", str(FIXTURES / "windows.conf"), "--name", "dirp", "--force"
+    )
+    assert code == 1 and f"cannot write {dirs.user / 'dirp.conf'}: Is a directory" in err
+
+
+@pytest.mark.parametrize(
+    "argv", [["remove", "--yes", "work"], ["rename", "work", "job"], ["edit", "work"]]
+)
+def test_remove_rename_and_edit_failures_are_errors(capsys, dirs, editor, monkeypatch, argv):
+    from wirecage.profiles import store
+
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    editor((dirs.user / "work.conf").read_text() + "\n")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    for name in ("link", "replace", "unlink"):
+        monkeypatch.setattr(store.os, name, refuse)
+    monkeypatch.setattr(store.Path, "unlink", refuse)
+    code, out, err = run(capsys, "profile", *argv)
+    assert (code, out) == (1, "")
+    assert "Permission denied" in err and str(dirs.user) in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes whatever the permission bits say")
+def test_a_read_only_profile_directory_through_the_cli(capsys, dirs):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    dirs.user.chmod(0o500)
+    try:
+        for argv in (
+            ["import", str(FIXTURES / "windows.conf"), "--name", "other"],
+            ["import", str(FIXTURES / "windows.conf"), "--name", "work", "--force"],
+            ["remove", "--yes", "work"],
+            ["rename", "work", "job"],
+        ):
+            code, _, err = run(capsys, "profile", *argv)
+            assert code == 1 and "Permission denied" in err and "Traceback" not in err
+    finally:
+        dirs.user.chmod(0o700)
+
+
+def test_a_dangling_symlink_keeps_its_name(capsys, dirs):
+    dirs.user.mkdir(parents=True)
+    (dirs.user / "dang.conf").symlink_to(dirs.user / "gone.conf")
+    code, _, err = run(
+        capsys, "profile", "import", str(FIXTURES / "windows.conf"), "--name", "dang",
+        "--format", "toml",
+    )  # fmt: skip
+    assert code == 1 and "already exists" in err
+    assert not (dirs.user / "dang.toml").exists()

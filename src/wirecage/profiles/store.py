@@ -20,8 +20,10 @@ imported when a profile is actually parsed.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,8 +108,18 @@ class StoredProfile:
 
 def _is_profile_file(path: Path) -> bool:
     """A regular file, or a dangling symlink: reading it then fails with a clear error,
-    where skipping it would make the name mean another profile or none."""
-    return path.is_file() or (path.is_symlink() and not path.exists())
+    where skipping it would make the name mean another profile or none. Not one that
+    cannot be looked at (a directory without search permission): as in a listing, skipped."""
+    try:
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                return True  # dangling
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode)
 
 
 def _files_in(directory: Path) -> list[Path]:
@@ -302,6 +314,32 @@ def managed_path(name: str) -> Path:
     )
 
 
+def _os_error_hint(exc: OSError, path: Path) -> str | None:
+    match exc.errno:
+        case errno.EACCES | errno.EPERM:
+            return f"check the owner and permissions of {path.parent}"
+        case errno.ENOTDIR | errno.EEXIST:
+            return f"a file stands where a directory belongs in {path}; move it away"
+        case errno.EISDIR:
+            return f"{path} is a directory; move it away"
+        case errno.ENOSPC | errno.EDQUOT:
+            return "free some space on that file system"
+        case errno.EROFS:
+            return "the file system is mounted read-only"
+    return None
+
+
+@contextlib.contextmanager
+def _os_errors(action: str, path: Path):
+    """An OSError while changing the store becomes a ProfileError naming ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        raise ProfileError(
+            f"cannot {action} {path}: {exc.strerror or exc}", hint=_os_error_hint(exc, path)
+        ) from None
+
+
 def _fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -313,25 +351,33 @@ def _fsync_dir(directory: Path) -> None:
 def _write_temp(directory: Path, name: str, data: bytes) -> Path:
     import tempfile  # only when writing: `wirecage up` reads, and starts faster without it
 
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)  # mkstemp's default, made explicit: profiles hold secrets
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with _os_errors("write a profile in", directory):
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+        try:
+            os.fchmod(fd, 0o600)  # mkstemp's default, made explicit: profiles hold secrets
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
     return Path(tmp)
 
 
-def _exists_error(name: str, path: Path) -> ProfileError:
+def _exists_error(name: str, path: Path, hint: str | None = None) -> ProfileError:
     return ProfileError(
         f"profile '{name}' already exists ({path})",
-        hint="choose another name, or replace it with --force",
+        hint=hint or "choose another name, or replace it with --force",
     )
+
+
+def _make_user_dir() -> Path:
+    directory = user_profile_dir()
+    with _os_errors("create the profile directory", directory):
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return directory
 
 
 def write_profile(name: str, text: str, fmt: str, *, overwrite: bool = False) -> Path:
@@ -344,30 +390,32 @@ def write_profile(name: str, text: str, fmt: str, *, overwrite: bool = False) ->
     check_name(name)
     if fmt not in FORMATS:
         raise ValueError(f"unknown profile format {fmt!r}")
-    directory = user_profile_dir()
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory = _make_user_dir()
     target = directory / f"{name}.{fmt}"
     other = directory / f"{name}.{FORMATS[1 - FORMATS.index(fmt)]}"
     if not overwrite:
         for existing in (target, other):
-            if existing.exists():
+            # lexists: a dangling symlink is a profile too (reading it fails clearly).
+            if os.path.lexists(existing):
                 raise _exists_error(name, existing)
     tmp = _write_temp(directory, name, text.encode("utf-8"))
     try:
-        if overwrite:
-            os.replace(tmp, target)
-        else:
-            try:
-                os.link(tmp, target)  # fails if target appeared meanwhile: never overwrite
-            except FileExistsError:
-                raise _exists_error(name, target) from None
+        with _os_errors("write", target):
+            if overwrite:
+                os.replace(tmp, target)
+            else:
+                try:
+                    os.link(tmp, target)  # fails if target appeared meanwhile: never overwrite
+                except FileExistsError:
+                    raise _exists_error(name, target) from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
     if overwrite:
-        with contextlib.suppress(FileNotFoundError):
+        with _os_errors("remove", other), contextlib.suppress(FileNotFoundError):
             other.unlink()
-    _fsync_dir(directory)
+    with _os_errors("write", target):
+        _fsync_dir(directory)
     return target
 
 
@@ -380,19 +428,22 @@ def replace_profile_file(path: Path, text: str) -> Path:
     real = Path(os.path.realpath(path))
     tmp = _write_temp(real.parent, real.stem, text.encode("utf-8"))
     try:
-        os.replace(tmp, real)
+        with _os_errors("write", real):
+            os.replace(tmp, real)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(real.parent)
+    with _os_errors("write", real):
+        _fsync_dir(real.parent)
     return real
 
 
 def remove_profile(name: str) -> Path:
     path = managed_path(name)
-    path.unlink()
-    _fsync_dir(path.parent)
+    with _os_errors("remove", path):
+        path.unlink()
+        _fsync_dir(path.parent)
     return path
 
 
@@ -401,15 +452,17 @@ def rename_profile(old: str, new: str) -> Path:
     source = managed_path(old)
     check_name(new)
     target = source.with_name(f"{new}{source.suffix}")
+    hint = f"choose another name, or remove profile '{new}' first"
     for fmt in FORMATS:
         existing = source.with_name(f"{new}.{fmt}")
-        if existing.exists():
-            raise _exists_error(new, existing)
-    try:
-        # The entry itself: a symlinked profile stays a symlink (and a dangling one moves too).
-        os.link(source, target, follow_symlinks=False)
-    except FileExistsError:
-        raise _exists_error(new, target) from None
-    source.unlink()
-    _fsync_dir(source.parent)
+        if os.path.lexists(existing):  # a dangling symlink too
+            raise _exists_error(new, existing, hint)
+    with _os_errors("rename", source):
+        try:
+            # The entry itself: a symlinked profile stays a symlink (and a dangling one too).
+            os.link(source, target, follow_symlinks=False)
+        except FileExistsError:
+            raise _exists_error(new, target, hint) from None
+        source.unlink()
+        _fsync_dir(source.parent)
     return target
