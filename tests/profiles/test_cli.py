@@ -717,6 +717,22 @@ def test_a_read_only_profile_directory_through_the_cli(capsys, dirs):
         dirs.user.chmod(0o700)
 
 
+def test_huge_and_special_files_are_refused(capsys, dirs, monkeypatch, tmp_path):
+    fifo = tmp_path / "fifo.conf"
+    os.mkfifo(fifo)
+    for argv in (["check", "/dev/zero"], ["import", "/dev/zero", "--name", "z"],
+                 ["check", str(fifo)], ["import", str(fifo), "--name", "f"],
+                 ["check", str(tmp_path)]):  # fmt: skip
+        code, out, err = run(capsys, "profile", *argv)
+        assert (code, out) == (1, "") and "cannot read" in err and "regular file" in err
+    code, _, err = run(
+        capsys, "profile", "import", "-", "--name", "big",
+        stdin=b"#" * ((1 << 20) + 1), monkeypatch=monkeypatch,
+    )  # fmt: skip
+    assert code == 1 and "<stdin>: too large for a profile" in err
+    assert not dirs.user.exists() or not list(dirs.user.iterdir())
+
+
 def test_a_dangling_symlink_keeps_its_name(capsys, dirs):
     dirs.user.mkdir(parents=True)
     (dirs.user / "dang.conf").symlink_to(dirs.user / "gone.conf")

@@ -439,3 +439,17 @@ def test_a_dangling_symlink_is_an_existing_profile_in_either_format(dirs):
         store.rename_profile("work", "dang")
     assert "--force" not in (info.value.hint or "")  # rename has no --force
     assert sorted(p.name for p in dirs.user.iterdir()) == ["dang.conf", "work.toml"]
+
+
+def test_only_a_regular_file_of_a_sane_size_is_read(dirs, tmp_path):
+    big = tmp_path / "big.conf"
+    with open(big, "wb") as f:
+        f.truncate(store.MAX_PROFILE_BYTES + 1)
+    with pytest.raises(ProfileError, match="too large for a profile"):
+        store.read_profile_file(big)
+    fifo = tmp_path / "fifo.conf"
+    os.mkfifo(fifo)  # no writer: opening it must not wait for one
+    for path in (fifo, Path("/dev/zero"), tmp_path):
+        with pytest.raises(ProfileError, match="cannot read") as info:
+            store.read_profile_file(path)
+        assert "regular file" in (info.value.hint or "")

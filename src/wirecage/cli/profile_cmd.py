@@ -173,7 +173,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     fmt = args.format or profile.format
     if fmt == profile.format and profile.path is not None:
         # The user's own file, as they wrote it: comments and hooks included.
-        sys.stdout.write(profile.path.read_text(encoding="utf-8-sig"))
+        from wirecage.profiles.validate import decode_text
+
+        data, _ = store.read_profile_bytes(profile.path)
+        sys.stdout.write(decode_text(data, str(profile.path)))
     else:
         sys.stdout.write(store.render(profile, fmt))
     return 0
@@ -189,14 +192,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         if not args.name:
             raise UsageError("importing standard input needs --name NAME")
         source, base_dir, in_fmt = "<stdin>", Path.cwd(), None
-        data = sys.stdin.buffer.read() if sys.stdin is not None else b""  # <&-: empty
+        # <&-: empty
+        data = store.read_limited(sys.stdin.buffer, source) if sys.stdin is not None else b""
     else:
         path = Path(args.file)
         source, base_dir, in_fmt = str(path), path.parent, store.format_of(path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ProfileError(f"cannot read {path}: {exc.strerror or exc}") from None
+        data, _ = store.read_profile_bytes(path)
     name = store.check_name(args.name or Path(args.file).stem)
     text = decode_text(data, source)
     in_fmt = in_fmt or store.sniff_format(text)
@@ -293,10 +294,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
     path = store.managed_path(args.name)
     fmt = store.format_of(path)
     assert fmt is not None
-    try:
-        original = path.read_bytes()
-    except OSError as exc:
-        raise ProfileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    original, _ = store.read_profile_bytes(path)
     # A private directory: the copy holds the private key.
     workdir = Path(tempfile.mkdtemp(prefix="wirecage-edit-"))
     try:
@@ -342,7 +340,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
                     f"edit aborted; profile '{args.name}' unchanged", exit_code=EXIT_FAILURE
                 ) from None
             break
-        if path.read_bytes() != original:
+        if store.read_profile_bytes(path)[0] != original:
             raise WirecageError(
                 f"{path} changed while you were editing it; your version was not saved",
                 hint="run 'wirecage profile edit' again",

@@ -39,6 +39,8 @@ FORMATS = ("conf", "toml")
 SYSTEM_PROFILE_DIRS = (Path("/etc/wirecage/profiles"), Path("/etc/wireguard"))
 NAME_RE = re.compile(r"[A-Za-z0-9_.+=-]{1,64}")
 NAME_RULE = "1-64 letters, digits and _ . - + ="
+# A profile file is read whole; none is anywhere near this (a /dev/zero must not eat memory).
+MAX_PROFILE_BYTES = 1 << 20
 
 
 def user_profile_dir() -> Path:
@@ -203,6 +205,52 @@ def _has_inline_secret(profile: Profile) -> bool:
     return any(p.preshared_key is not None and p.preshared_key_file is None for p in profile.peers)
 
 
+def too_large_error(source: str) -> ProfileError:
+    return ProfileError(
+        f"{source}: too large for a profile (more than {MAX_PROFILE_BYTES // 1024} KiB)",
+        hint="give the profile file itself",
+    )
+
+
+def read_limited(f, source: str) -> bytes:
+    """All of binary stream ``f``, refused beyond MAX_PROFILE_BYTES."""
+    data = f.read(MAX_PROFILE_BYTES + 1)
+    if len(data) > MAX_PROFILE_BYTES:
+        raise too_large_error(source)
+    return data
+
+
+def read_profile_bytes(path: Path) -> tuple[bytes, int]:
+    """The bytes of the profile file ``path`` and its mode.
+
+    Only a regular file: a FIFO would block until someone writes to it (so it is opened
+    without waiting, then refused), a directory or a device is no profile.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ProfileError(
+            f"cannot read {path}: {exc.strerror or exc}",
+            hint="as root, wg-quick's files in /etc/wireguard are readable"
+            if exc.errno == errno.EACCES
+            else None,
+        ) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = "it is a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise ProfileError(
+            f"cannot read {path}: {what}",
+            hint="a profile is a regular file; "
+            "'wirecage profile import - --name NAME' reads standard input",
+        )
+    with open(fd, "rb") as f:
+        try:
+            return read_limited(f, str(path)), mode
+        except OSError as exc:
+            raise ProfileError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
 def read_profile_file(path: Path, name: str | None = None) -> tuple[Profile, list[str]]:
     """Read, parse and validate the profile in ``path``; return it and its warnings."""
     from wirecage.profiles.validate import (
@@ -211,17 +259,7 @@ def read_profile_file(path: Path, name: str | None = None) -> tuple[Profile, lis
         permission_warning,
     )
 
-    try:
-        with open(path, "rb") as f:
-            mode = os.fstat(f.fileno()).st_mode
-            data = f.read()
-    except OSError as exc:
-        raise ProfileError(
-            f"cannot read {path}: {exc.strerror or exc}",
-            hint="as root, wg-quick's files in /etc/wireguard are readable"
-            if exc.errno == 13
-            else None,
-        ) from None
+    data, mode = read_profile_bytes(path)
     text = decode_text(data, str(path))
     fmt = format_of(path) or sniff_format(text)
     profile, warnings = parse_profile(text, fmt, source=str(path), path=path, base_dir=path.parent)
