@@ -733,6 +733,23 @@ def test_huge_and_special_files_are_refused(capsys, dirs, monkeypatch, tmp_path)
     assert not dirs.user.exists() or not list(dirs.user.iterdir())
 
 
+def test_a_name_ending_in_conf_is_refused_and_an_old_one_listed(capsys, dirs):
+    code, _, err = run(
+        capsys, "profile", "import", str(FIXTURES / "windows.conf"), "--name", "corp.conf"
+    )
+    assert code == 2 and "read as a path" in err
+    code, _, err = run(capsys, "profile", "import", str(dirs.config / "corp.toml.conf"))
+    assert code == 1  # no such file; the name would be refused too
+    dirs.user.mkdir(parents=True, exist_ok=True)
+    shutil.copy(FIXTURES / "windows.conf", dirs.user / "corp.conf.conf")
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    code, out, _ = run(capsys, "profile", "list")
+    assert code == 0
+    corp = next(line for line in out.splitlines() if line.startswith("corp.conf "))
+    assert "invalid:" in corp and "read as a path" in corp
+    assert run(capsys, "profile", "list", "--names")[1] == "work\n"
+
+
 def test_a_dangling_symlink_keeps_its_name(capsys, dirs):
     dirs.user.mkdir(parents=True)
     (dirs.user / "dang.conf").symlink_to(dirs.user / "gone.conf")

@@ -441,6 +441,14 @@ def test_a_dangling_symlink_is_an_existing_profile_in_either_format(dirs):
     assert sorted(p.name for p in dirs.user.iterdir()) == ["dang.conf", "work.toml"]
 
 
+@pytest.mark.parametrize("name", ["corp.conf", "corp.toml", "a.b.conf"])
+def test_a_name_ending_in_conf_or_toml_is_refused(dirs, name):
+    with pytest.raises(ProfileError, match="not a valid profile name") as info:
+        store.write_profile(name, GOOD, "conf")
+    assert "read as a path" in (info.value.hint or "")
+    assert not dirs.user.exists() or not list(dirs.user.iterdir())
+
+
 def test_only_a_regular_file_of_a_sane_size_is_read(dirs, tmp_path):
     big = tmp_path / "big.conf"
     with open(big, "wb") as f:

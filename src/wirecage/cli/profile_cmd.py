@@ -59,6 +59,11 @@ def cmd_list(args: argparse.Namespace) -> int:
             "problems": [],
         }
         try:
+            problem = store.name_problem(entry.name)
+            if problem is not None:
+                raise ProfileError(
+                    f"'{entry.name}' cannot be used as a profile name ({problem}); rename the file"
+                )
             profile, _ = store.read_profile_file(entry.path, entry.name)
         except WirecageError as exc:
             # One broken profile must not hide the others.

@@ -63,11 +63,22 @@ def is_valid_name(name: str) -> bool:
     return NAME_RE.fullmatch(name) is not None
 
 
-def check_name(name: str) -> str:
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a profile, or None when it can."""
     if not is_valid_name(name):
+        return f"a name is {NAME_RULE}"
+    if is_path_argument(name):
+        # `wirecage up corp.conf` would read ./corp.conf, never the stored profile.
+        return "a name must not end in .conf or .toml: such an argument is read as a path"
+    return None
+
+
+def check_name(name: str) -> str:
+    problem = name_problem(name)
+    if problem is not None:
         raise ProfileError(
             f"'{name}' is not a valid profile name",
-            hint=f"a name is {NAME_RULE}",
+            hint=problem,
             exit_code=EXIT_USAGE,
         )
     return name
@@ -156,7 +167,8 @@ def list_profiles() -> list[StoredProfile]:
 
 def list_names() -> list[str]:
     """The names ``wirecage up NAME`` accepts, sorted, each once (for completion)."""
-    return sorted({p.name for p in list_profiles()})
+    # Not a name ending in .conf (a file corp.conf.conf): `up corp.conf` reads a path.
+    return sorted({p.name for p in list_profiles() if name_problem(p.name) is None})
 
 
 def find_profile(name: str) -> Path:
