@@ -717,6 +717,54 @@ def test_a_read_only_profile_directory_through_the_cli(capsys, dirs):
         dirs.user.chmod(0o700)
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+@pytest.mark.parametrize(
+    "argv",
+    [["genkey"], ["profile", "list"], ["profile", "list", "--names"], ["completion", "bash"],
+     ["profile", "export", "work"]],
+)  # fmt: skip
+def test_a_full_standard_output_is_an_error(capsys, dirs, argv):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    with open("/dev/full", "w") as full:
+        result = wirecage(*argv, stdout=full)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "wirecage: error: cannot write to standard output: No space left on device\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["genkey"], ["profile", "list"], ["profile", "show", "work"], ["profile", "check", "work"],
+     ["profile", "list", "--names"], ["completion", "fish"]],
+)  # fmt: skip
+def test_a_closed_standard_output_is_an_error(capsys, dirs, argv):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    result = wirecage(*argv, shell_redirect=">&-")
+    assert result.returncode == 1
+    assert "wirecage: error: standard output is closed" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_closed_standard_output_in_process(capsys, dirs, monkeypatch):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    monkeypatch.setattr(sys, "stdout", None)
+    assert main(["profile", "show", "work"]) == 1
+    assert sys.stdout is None  # given back as it was
+    assert "standard output is closed" in capsys.readouterr().err
+
+
+def test_a_broken_pipe_still_ends_quietly(dirs):
+    # A reader that went away before the output came (`wirecage completion bash | true`).
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = wirecage("completion", "bash", stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert (result.returncode, result.stderr) == (1, "")
+
+
 def test_huge_and_special_files_are_refused(capsys, dirs, monkeypatch, tmp_path):
     fifo = tmp_path / "fifo.conf"
     os.mkfifo(fifo)
