@@ -765,6 +765,17 @@ def test_a_broken_pipe_still_ends_quietly(dirs):
     assert (result.returncode, result.stderr) == (1, "")
 
 
+def test_an_editor_variable_that_is_no_command_line(capsys, dirs, monkeypatch):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    monkeypatch.setenv("EDITOR", "'")
+    code, _, err = run(capsys, "profile", "edit", "work")
+    assert code == 2
+    assert "wirecage: error: $EDITOR is not a command line: No closing quotation" in err
+    monkeypatch.setenv("VISUAL", "vi \\")
+    code, _, err = run(capsys, "profile", "edit", "work")
+    assert code == 2 and "$VISUAL is not a command line" in err
+
+
 def test_huge_and_special_files_are_refused(capsys, dirs, monkeypatch, tmp_path):
     fifo = tmp_path / "fifo.conf"
     os.mkfifo(fifo)
@@ -807,3 +818,24 @@ def test_a_dangling_symlink_keeps_its_name(capsys, dirs):
     )  # fmt: skip
     assert code == 1 and "already exists" in err
     assert not (dirs.user / "dang.toml").exists()
+
+
+def test_messages_name_what_the_user_gave(capsys, dirs):
+    import_fixture(capsys, "windows.conf", "--name", "home")
+    code, _, err = run(capsys, "profile", "rename", "home", "home")
+    assert code == 1 and "already exists" in err and "--force" not in err
+    args = ["--endpoint", "198.51.100.1:1", "--peer-public-key", SERVER_PUBLIC, "--address",
+            "10.0.0.2", "--preshared-key-file", "/nonexist"]  # fmt: skip
+    code, _, err = run(capsys, "profile", "new", "fresh", *args)
+    assert code == 1
+    assert "--preshared-key-file: cannot read key file /nonexist" in err
+    assert "PostUp" not in err and "command line:" not in err
+
+
+def test_check_notes_ignored_keys_without_v(capsys):
+    path = FIXTURES / "provider.conf"
+    code, out, err = run(capsys, "profile", "check", str(path))
+    assert code == 0 and out.endswith("ok (3 peers)\n")
+    assert f"wirecage: note: {path}: ignoring PostUp, PreDown, Table" in err
+    code, _, err = run(capsys, "-q", "profile", "check", str(path))
+    assert code == 0 and "ignoring" not in err

@@ -461,3 +461,17 @@ def test_only_a_regular_file_of_a_sane_size_is_read(dirs, tmp_path):
         with pytest.raises(ProfileError, match="cannot read") as info:
             store.read_profile_file(path)
         assert "regular file" in (info.value.hint or "")
+
+
+def test_check_notes_the_ignored_keys_at_normal_level(dirs, caplog):
+    path = FIXTURES / "provider.conf"
+    profile, warnings = store.read_profile_file(path)
+    with caplog.at_level(logging.DEBUG, logger="wirecage"):
+        store.report(profile, [], notice_ignored=True)
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (
+            logging.WARNING,
+            f"note: {path}: ignoring PostUp, PreDown, Table "
+            "(host routing and firewall settings; a cage needs none)",
+        )
+    ]

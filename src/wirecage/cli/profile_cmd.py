@@ -118,10 +118,10 @@ def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
 # --- show, check, export ----------------------------------------------------------------------
 
 
-def _load(arg: str):
+def _load(arg: str, *, notice_ignored: bool = False):
     path, name = store.resolve(arg)
     profile, warnings = store.read_profile_file(path, name)
-    store.report(profile, warnings)
+    store.report(profile, warnings, notice_ignored=notice_ignored)
     return profile
 
 
@@ -167,7 +167,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    profile = _load(args.name)  # every problem raises, listed, with exit status 1
+    # Every problem raises, listed, with exit status 1; what a cage ignores is worth a note.
+    profile = _load(args.name, notice_ignored=True)
     count = len(profile.peers)
     print(f"{profile.path}: ok ({count} peer{'s' if count != 1 else ''})")
     return 0
@@ -227,6 +228,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         parse_endpoint,
         parse_network,
         parse_public_key,
+        read_key_file,
     )
     from wirecage.wg.keys import PrivateKey
 
@@ -257,6 +259,13 @@ def cmd_new(args: argparse.Namespace) -> int:
     psk_file = (
         Path(args.preshared_key_file).expanduser().absolute() if args.preshared_key_file else None
     )
+    if psk_file is not None:
+        # Checked here, against the option: the generated text would blame a line of its own.
+        # (Its warnings come again when that text is read below.)
+        psk_problems = Problems("command line")
+        read_key_file(psk_file, None, Where(None, "--preshared-key-file"), psk_problems, [])
+        for _, message in psk_problems.items:
+            raise ProfileError(f"--preshared-key-file: {message}")
     profile = Profile(
         interface=Interface(
             private_key=PrivateKey.generate(os.urandom),
@@ -288,8 +297,15 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def _editor() -> list[str]:
-    command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    words = shlex.split(command)
+    variable = next((v for v in ("VISUAL", "EDITOR") if os.environ.get(v)), None)
+    command = os.environ[variable] if variable else "vi"
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:  # an unclosed quote or a lone backslash
+        raise UsageError(
+            f"${variable} is not a command line: {exc}",
+            hint=f"fix the quoting in ${variable}, for example: export {variable}=nano",
+        ) from None
     if not words:
         raise UsageError("$VISUAL/$EDITOR is empty", hint="export EDITOR=nano (or your editor)")
     return words

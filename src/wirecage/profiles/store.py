@@ -281,13 +281,18 @@ def read_profile_file(path: Path, name: str | None = None) -> tuple[Profile, lis
     return profile.replace(name=name), warnings
 
 
-def report(profile: Profile, warnings: list[str]) -> None:
-    """Log what the user should know about a profile that loaded."""
+def report(profile: Profile, warnings: list[str], *, notice_ignored: bool = False) -> None:
+    """Log what the user should know about a profile that loaded.
+
+    The keys a cage ignores are logged at info level (``-v``), as ``up`` need not mention
+    them every time; with ``notice_ignored`` (``profile check``) as a note at normal level.
+    """
     for warning in warnings:
         log.warning("warning: %s", warning)
     if profile.ignored:
-        log.info(
-            "%s: ignoring %s (host routing and firewall settings; a cage needs none)",
+        (log.warning if notice_ignored else log.info)(
+            "%s%s: ignoring %s (host routing and firewall settings; a cage needs none)",
+            "note: " if notice_ignored else "",
             profile.path,
             ", ".join(profile.ignored),
         )
