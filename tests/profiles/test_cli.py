@@ -839,3 +839,21 @@ def test_check_notes_ignored_keys_without_v(capsys):
     assert f"wirecage: note: {path}: ignoring PostUp, PreDown, Table" in err
     code, _, err = run(capsys, "-q", "profile", "check", str(path))
     assert code == 0 and "ignoring" not in err
+
+
+def test_edit_when_the_copy_cannot_be_made_or_is_gone(capsys, dirs, monkeypatch, tmp_path):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    before = (dirs.user / "work.conf").read_bytes()
+    monkeypatch.setenv("EDITOR", "rm")  # an "editor" that removes the file it was given
+    code, _, err = run(capsys, "profile", "edit", "work")
+    assert code == 1 and "cannot read the edited copy" in err and "unchanged" in err
+    assert "Traceback" not in err
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    import tempfile
+
+    # As if $TMPDIR named a file (gettempdir() would skip a bad $TMPDIR it checks itself).
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_dir))
+    code, _, err = run(capsys, "profile", "edit", "work")
+    assert code == 1 and "cannot make a directory for the copy" in err and "$TMPDIR" in err
+    assert (dirs.user / "work.conf").read_bytes() == before

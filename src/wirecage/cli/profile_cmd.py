@@ -317,11 +317,20 @@ def cmd_edit(args: argparse.Namespace) -> int:
     assert fmt is not None
     original, _ = store.read_profile_bytes(path)
     # A private directory: the copy holds the private key.
-    workdir = Path(tempfile.mkdtemp(prefix="wirecage-edit-"))
+    try:
+        workdir = Path(tempfile.mkdtemp(prefix="wirecage-edit-"))
+    except OSError as exc:
+        raise WirecageError(
+            f"cannot make a directory for the copy to edit: {exc.strerror or exc}",
+            hint=f"check $TMPDIR (now {tempfile.gettempdir()})",
+        ) from None
     try:
         copy = workdir / path.name
-        copy.write_bytes(original)
-        copy.chmod(0o600)
+        try:
+            copy.write_bytes(original)
+            copy.chmod(0o600)
+        except OSError as exc:
+            raise WirecageError(f"cannot write the copy {copy}: {exc.strerror or exc}") from None
         while True:
             command = [*_editor(), str(copy)]
             try:
@@ -335,7 +344,13 @@ def cmd_edit(args: argparse.Namespace) -> int:
                 raise WirecageError(
                     f"the editor exited with status {status}; profile '{args.name}' unchanged"
                 )
-            edited = copy.read_bytes()
+            try:
+                edited = copy.read_bytes()
+            except OSError as exc:  # the editor removed or replaced it
+                raise WirecageError(
+                    f"cannot read the edited copy {copy}: {exc.strerror or exc}; "
+                    f"profile '{args.name}' unchanged"
+                ) from None
             if edited == original:
                 _note(f"no changes to profile '{args.name}'")
                 return 0
