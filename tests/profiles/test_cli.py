@@ -823,6 +823,9 @@ def test_a_dangling_symlink_keeps_its_name(capsys, dirs):
 def test_messages_name_what_the_user_gave(capsys, dirs):
     import_fixture(capsys, "windows.conf", "--name", "home")
     code, _, err = run(capsys, "profile", "rename", "home", "home")
+    assert code == 1 and "already named 'home'" in err and "--force" not in err
+    import_fixture(capsys, "windows.conf", "--name", "away")
+    code, _, err = run(capsys, "profile", "rename", "home", "away")
     assert code == 1 and "already exists" in err and "--force" not in err
     args = ["--endpoint", "198.51.100.1:1", "--peer-public-key", SERVER_PUBLIC, "--address",
             "10.0.0.2", "--preshared-key-file", "/nonexist"]  # fmt: skip

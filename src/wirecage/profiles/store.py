@@ -506,6 +506,8 @@ def rename_profile(old: str, new: str) -> Path:
     """Give the user's profile ``old`` the name ``new``; never replaces an existing one."""
     source = managed_path(old)
     check_name(new)
+    if new == old:
+        raise ProfileError(f"profile '{old}' is already named '{new}'; nothing to rename")
     target = source.with_name(f"{new}{source.suffix}")
     hint = f"choose another name, or remove profile '{new}' first"
     for fmt in FORMATS:
