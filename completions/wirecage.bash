@@ -21,7 +21,9 @@ _wirecage_profiles()
             [[ -f $file ]] || continue
             name=${file##*/}
             name=${name%.*}
-            [[ $name =~ ^[A-Za-z0-9_.+=-]{1,64}$ && -z ${seen[$name]-} ]] || continue
+            # corp.conf.conf: "up corp.conf" would read a path, so the store lists no such name.
+            [[ $name =~ ^[A-Za-z0-9_.+=-]{1,64}$ && $name != *.conf && $name != *.toml ]] || continue
+            [[ -z ${seen[$name]-} ]] || continue
             seen[$name]=1
             printf '%s\n' "$name"
         done

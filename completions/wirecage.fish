@@ -28,7 +28,7 @@ function __wirecage_profiles
             test -f $file; or continue
             string replace -r -- '^.*/(.+)\.(conf|toml)$' '$1' $file
         end
-    end | string match -r -- '^[A-Za-z0-9_.+=-]{1,64}$'
+    end | string match -r -- '^[A-Za-z0-9_.+=-]{1,64}$' | string match -v -r -- '\.(conf|toml)$'
 end
 
 # Where the token being completed stands. Prints the command path, then one of:

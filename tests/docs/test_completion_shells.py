@@ -110,7 +110,10 @@ def test_the_shell_lists_what_profile_list_names_lists(shell, user_env, cwd, xdg
     # A file name starting with a dot is a profile to the store too; the shells offer it as
     # they offer hidden files, for a word that starts with a dot.
     (default / ".dotted.conf").write_text("")
+    # A name ending in .conf is no name (`up corp.conf` reads a path): listed by neither.
+    (default / "corp.conf.conf").write_text("")
     names = profile_list_names(env, cwd)
+    assert "corp.conf" not in names
     assert names >= ({"work", "home"} if xdg_config_home == "absolute" else {"laptop"})
     hidden = {n for n in names if n.startswith(".")}
     assert (".dotted" in hidden) == (xdg_config_home != "absolute")

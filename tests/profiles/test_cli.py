@@ -637,3 +637,226 @@ def test_closed_standard_input_is_no_key_and_no_profile(capsys, monkeypatch):
     assert (code, out) == (1, "") and "pubkey: not a key" in err
     code, out, err = run(capsys, "profile", "import", "-", "--name", "x")
     assert (code, out) == (1, "") and "<stdin>: no [Interface] section" in err
+
+
+# --- failures of the operating system: an error line, never a traceback ---------------------------
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def wirecage(*argv: str, env: dict | None = None, shell_redirect: str = "", **kwargs):
+    """``python -m wirecage ARGV`` in a fresh process (its real standard streams)."""
+    command = ["bash", "-c", f'exec "$@" {shell_redirect}', "bash", sys.executable, "-m"]
+    return subprocess.run(
+        [*command, "wirecage", *argv],
+        env={**os.environ, "PYTHONPATH": str(SRC), **(env or {})},
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        **kwargs,
+    )
+
+
+def test_store_write_failures_are_errors_not_tracebacks(capsys, dirs):
+    # Root-proof triggers: a file where the profile directory belongs, a directory where the
+    # profile file belongs.
+    dirs.user.parent.mkdir(parents=True)
+    dirs.user.write_text("")
+    args = ["--endpoint", "198.51.100.1:1", "--peer-public-key", SERVER_PUBLIC, "--address",
+            "10.0.0.2"]  # fmt: skip
+    for argv in (
+        ["profile", "import", str(FIXTURES / "windows.conf")],
+        ["profile", "new", "fresh", *args],
+    ):
+        code, out, err = run(capsys, *argv)
+        assert (code, out) == (1, ""), err
+        assert f"wirecage: error: cannot create the profile directory {dirs.user}" in err
+        assert "hint: " in err and "Traceback" not in err
+    dirs.user.unlink()
+    (dirs.user / "dirp.conf").mkdir(parents=True)
+    code, _, err = run(
+        capsys, "profile", "import", str(FIXTURES / "windows.conf"), "--name", "dirp", "--force"
+    )
+    assert code == 1 and f"cannot write {dirs.user / 'dirp.conf'}: Is a directory" in err
+
+
+@pytest.mark.parametrize(
+    "argv", [["remove", "--yes", "work"], ["rename", "work", "job"], ["edit", "work"]]
+)
+def test_remove_rename_and_edit_failures_are_errors(capsys, dirs, editor, monkeypatch, argv):
+    from wirecage.profiles import store
+
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    editor((dirs.user / "work.conf").read_text() + "\n")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    for name in ("link", "replace", "unlink"):
+        monkeypatch.setattr(store.os, name, refuse)
+    monkeypatch.setattr(store.Path, "unlink", refuse)
+    code, out, err = run(capsys, "profile", *argv)
+    assert (code, out) == (1, "")
+    assert "Permission denied" in err and str(dirs.user) in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes whatever the permission bits say")
+def test_a_read_only_profile_directory_through_the_cli(capsys, dirs):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    dirs.user.chmod(0o500)
+    try:
+        for argv in (
+            ["import", str(FIXTURES / "windows.conf"), "--name", "other"],
+            ["import", str(FIXTURES / "windows.conf"), "--name", "work", "--force"],
+            ["remove", "--yes", "work"],
+            ["rename", "work", "job"],
+        ):
+            code, _, err = run(capsys, "profile", *argv)
+            assert code == 1 and "Permission denied" in err and "Traceback" not in err
+    finally:
+        dirs.user.chmod(0o700)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+@pytest.mark.parametrize(
+    "argv",
+    [["genkey"], ["profile", "list"], ["profile", "list", "--names"], ["completion", "bash"],
+     ["profile", "export", "work"]],
+)  # fmt: skip
+def test_a_full_standard_output_is_an_error(capsys, dirs, argv):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    with open("/dev/full", "w") as full:
+        result = wirecage(*argv, stdout=full)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "wirecage: error: cannot write to standard output: No space left on device\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["genkey"], ["profile", "list"], ["profile", "show", "work"], ["profile", "check", "work"],
+     ["profile", "list", "--names"], ["completion", "fish"]],
+)  # fmt: skip
+def test_a_closed_standard_output_is_an_error(capsys, dirs, argv):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    result = wirecage(*argv, shell_redirect=">&-")
+    assert result.returncode == 1
+    assert "wirecage: error: standard output is closed" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_closed_standard_output_in_process(capsys, dirs, monkeypatch):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    monkeypatch.setattr(sys, "stdout", None)
+    assert main(["profile", "show", "work"]) == 1
+    assert sys.stdout is None  # given back as it was
+    assert "standard output is closed" in capsys.readouterr().err
+
+
+def test_a_broken_pipe_still_ends_quietly(dirs):
+    # A reader that went away before the output came (`wirecage completion bash | true`).
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = wirecage("completion", "bash", stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert (result.returncode, result.stderr) == (1, "")
+
+
+def test_an_editor_variable_that_is_no_command_line(capsys, dirs, monkeypatch):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    monkeypatch.setenv("EDITOR", "'")
+    code, _, err = run(capsys, "profile", "edit", "work")
+    assert code == 2
+    assert "wirecage: error: $EDITOR is not a command line: No closing quotation" in err
+    monkeypatch.setenv("VISUAL", "vi \\")
+    code, _, err = run(capsys, "profile", "edit", "work")
+    assert code == 2 and "$VISUAL is not a command line" in err
+
+
+def test_huge_and_special_files_are_refused(capsys, dirs, monkeypatch, tmp_path):
+    fifo = tmp_path / "fifo.conf"
+    os.mkfifo(fifo)
+    for argv in (["check", "/dev/zero"], ["import", "/dev/zero", "--name", "z"],
+                 ["check", str(fifo)], ["import", str(fifo), "--name", "f"],
+                 ["check", str(tmp_path)]):  # fmt: skip
+        code, out, err = run(capsys, "profile", *argv)
+        assert (code, out) == (1, "") and "cannot read" in err and "regular file" in err
+    code, _, err = run(
+        capsys, "profile", "import", "-", "--name", "big",
+        stdin=b"#" * ((1 << 20) + 1), monkeypatch=monkeypatch,
+    )  # fmt: skip
+    assert code == 1 and "<stdin>: too large for a profile" in err
+    assert not dirs.user.exists() or not list(dirs.user.iterdir())
+
+
+def test_a_name_ending_in_conf_is_refused_and_an_old_one_listed(capsys, dirs):
+    code, _, err = run(
+        capsys, "profile", "import", str(FIXTURES / "windows.conf"), "--name", "corp.conf"
+    )
+    assert code == 2 and "read as a path" in err
+    code, _, err = run(capsys, "profile", "import", str(dirs.config / "corp.toml.conf"))
+    assert code == 1  # no such file; the name would be refused too
+    dirs.user.mkdir(parents=True, exist_ok=True)
+    shutil.copy(FIXTURES / "windows.conf", dirs.user / "corp.conf.conf")
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    code, out, _ = run(capsys, "profile", "list")
+    assert code == 0
+    corp = next(line for line in out.splitlines() if line.startswith("corp.conf "))
+    assert "invalid:" in corp and "read as a path" in corp
+    assert run(capsys, "profile", "list", "--names")[1] == "work\n"
+
+
+def test_a_dangling_symlink_keeps_its_name(capsys, dirs):
+    dirs.user.mkdir(parents=True)
+    (dirs.user / "dang.conf").symlink_to(dirs.user / "gone.conf")
+    code, _, err = run(
+        capsys, "profile", "import", str(FIXTURES / "windows.conf"), "--name", "dang",
+        "--format", "toml",
+    )  # fmt: skip
+    assert code == 1 and "already exists" in err
+    assert not (dirs.user / "dang.toml").exists()
+
+
+def test_messages_name_what_the_user_gave(capsys, dirs):
+    import_fixture(capsys, "windows.conf", "--name", "home")
+    code, _, err = run(capsys, "profile", "rename", "home", "home")
+    assert code == 1 and "already named 'home'" in err and "--force" not in err
+    import_fixture(capsys, "windows.conf", "--name", "away")
+    code, _, err = run(capsys, "profile", "rename", "home", "away")
+    assert code == 1 and "already exists" in err and "--force" not in err
+    args = ["--endpoint", "198.51.100.1:1", "--peer-public-key", SERVER_PUBLIC, "--address",
+            "10.0.0.2", "--preshared-key-file", "/nonexist"]  # fmt: skip
+    code, _, err = run(capsys, "profile", "new", "fresh", *args)
+    assert code == 1
+    assert "--preshared-key-file: cannot read key file /nonexist" in err
+    assert "PostUp" not in err and "command line:" not in err
+
+
+def test_check_notes_ignored_keys_without_v(capsys):
+    path = FIXTURES / "provider.conf"
+    code, out, err = run(capsys, "profile", "check", str(path))
+    assert code == 0 and out.endswith("ok (3 peers)\n")
+    assert f"wirecage: note: {path}: ignoring PostUp, PreDown, Table" in err
+    code, _, err = run(capsys, "-q", "profile", "check", str(path))
+    assert code == 0 and "ignoring" not in err
+
+
+def test_edit_when_the_copy_cannot_be_made_or_is_gone(capsys, dirs, monkeypatch, tmp_path):
+    import_fixture(capsys, "windows.conf", "--name", "work")
+    before = (dirs.user / "work.conf").read_bytes()
+    monkeypatch.setenv("EDITOR", "rm")  # an "editor" that removes the file it was given
+    code, _, err = run(capsys, "profile", "edit", "work")
+    assert code == 1 and "cannot read the edited copy" in err and "unchanged" in err
+    assert "Traceback" not in err
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    import tempfile
+
+    # As if $TMPDIR named a file (gettempdir() would skip a bad $TMPDIR it checks itself).
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_dir))
+    code, _, err = run(capsys, "profile", "edit", "work")
+    assert code == 1 and "cannot make a directory for the copy" in err and "$TMPDIR" in err
+    assert (dirs.user / "work.conf").read_bytes() == before

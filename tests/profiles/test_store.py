@@ -172,7 +172,7 @@ def test_a_failed_write_leaves_the_old_file_whole_and_no_temporary(dirs, monkeyp
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(store.os, "replace", broken_replace)
-    with pytest.raises(OSError):
+    with pytest.raises(ProfileError, match="cannot write .*work.conf: No space left on device"):
         store.write_profile("work", "half", "conf", overwrite=True)
     assert (dirs.user / "work.conf").read_text() == GOOD
     assert sorted(p.name for p in dirs.user.iterdir()) == ["work.conf"]
@@ -362,3 +362,116 @@ def test_rename_moves_a_symlinked_profile_as_a_symlink(dirs, tmp_path):
     assert real.read_text() == GOOD and stat.S_IMODE(real.stat().st_mode) == 0o600
     (dirs.user / "gone.conf").symlink_to(tmp_path / "nothing")
     assert store.rename_profile("gone", "still-gone").is_symlink()
+
+
+# --- what the operating system refuses -----------------------------------------------------------
+
+
+def test_a_file_where_the_profile_directory_belongs_is_a_profile_error(dirs):
+    # Root-proof triggers (permission bits do not stop root): a regular file in the way.
+    dirs.user.parent.mkdir(parents=True)
+    dirs.user.write_text("not a directory")
+    with pytest.raises(ProfileError, match="cannot create the profile directory") as info:
+        store.write_profile("work", GOOD, "conf")
+    assert str(dirs.user) in info.value.message and "move it away" in (info.value.hint or "")
+    dirs.user.unlink()
+    dirs.user.parent.rmdir()
+    dirs.user.parent.write_text("not a directory either")
+    with pytest.raises(ProfileError, match="Not a directory"):
+        store.write_profile("work", GOOD, "conf")
+
+
+def test_a_directory_named_like_the_profile_is_a_profile_error(dirs):
+    (dirs.user / "dirp.conf").mkdir(parents=True)
+    with pytest.raises(ProfileError, match="already exists"):
+        store.write_profile("dirp", GOOD, "conf")
+    with pytest.raises(ProfileError, match=r"cannot write .*dirp.conf: Is a directory") as info:
+        store.write_profile("dirp", GOOD, "conf", overwrite=True)
+    assert "is a directory" in (info.value.hint or "")
+    assert [p.name for p in dirs.user.iterdir()] == ["dirp.conf"]  # no temporary left
+
+
+@pytest.mark.parametrize("call", ["remove", "rename", "replace"])
+def test_failures_to_remove_rename_or_replace_are_profile_errors(dirs, monkeypatch, call):
+    path = store.write_profile("work", GOOD, "conf")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    if call == "remove":
+        monkeypatch.setattr(store.Path, "unlink", refuse)
+        action = lambda: store.remove_profile("work")  # noqa: E731
+    elif call == "rename":
+        monkeypatch.setattr(store.os, "link", refuse)
+        action = lambda: store.rename_profile("work", "job")  # noqa: E731
+    else:
+        monkeypatch.setattr(store.os, "replace", refuse)
+        action = lambda: store.replace_profile_file(path, "new")  # noqa: E731
+    with pytest.raises(ProfileError, match="Permission denied") as info:
+        action()
+    assert str(path) in info.value.message and "permissions" in (info.value.hint or "")
+    assert path.read_text() == GOOD
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes whatever the permission bits say")
+def test_a_read_only_profile_directory_is_a_profile_error(dirs):
+    store.write_profile("work", GOOD, "conf")
+    dirs.user.chmod(0o500)
+    try:
+        for action in (
+            lambda: store.write_profile("other", GOOD, "conf"),
+            lambda: store.remove_profile("work"),
+            lambda: store.rename_profile("work", "job"),
+        ):
+            with pytest.raises(ProfileError, match="Permission denied"):
+                action()
+    finally:
+        dirs.user.chmod(0o700)
+
+
+def test_a_dangling_symlink_is_an_existing_profile_in_either_format(dirs):
+    dirs.user.mkdir(parents=True)
+    (dirs.user / "dang.conf").symlink_to(dirs.user / "nowhere.conf")
+    with pytest.raises(ProfileError, match="already exists"):
+        store.write_profile("dang", GOOD, "toml")
+    store.write_profile("work", GOOD, "toml")
+    with pytest.raises(ProfileError, match="already exists") as info:
+        store.rename_profile("work", "dang")
+    assert "--force" not in (info.value.hint or "")  # rename has no --force
+    assert sorted(p.name for p in dirs.user.iterdir()) == ["dang.conf", "work.toml"]
+
+
+@pytest.mark.parametrize("name", ["corp.conf", "corp.toml", "a.b.conf"])
+def test_a_name_ending_in_conf_or_toml_is_refused(dirs, name):
+    with pytest.raises(ProfileError, match="not a valid profile name") as info:
+        store.write_profile(name, GOOD, "conf")
+    assert "read as a path" in (info.value.hint or "")
+    assert not dirs.user.exists() or not list(dirs.user.iterdir())
+
+
+def test_only_a_regular_file_of_a_sane_size_is_read(dirs, tmp_path):
+    big = tmp_path / "big.conf"
+    with open(big, "wb") as f:
+        f.truncate(store.MAX_PROFILE_BYTES + 1)
+    with pytest.raises(ProfileError, match="too large for a profile"):
+        store.read_profile_file(big)
+    fifo = tmp_path / "fifo.conf"
+    os.mkfifo(fifo)  # no writer: opening it must not wait for one
+    for path in (fifo, Path("/dev/zero"), tmp_path):
+        with pytest.raises(ProfileError, match="cannot read") as info:
+            store.read_profile_file(path)
+        assert "regular file" in (info.value.hint or "")
+
+
+def test_check_notes_the_ignored_keys_at_normal_level(dirs, caplog):
+    path = FIXTURES / "provider.conf"
+    profile, warnings = store.read_profile_file(path)
+    with caplog.at_level(logging.DEBUG, logger="wirecage"):
+        store.report(profile, [], notice_ignored=True)
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (
+            logging.WARNING,
+            f"note: {path}: ignoring PostUp, PreDown, Table "
+            "(host routing and firewall settings; a cage needs none)",
+        )
+    ]

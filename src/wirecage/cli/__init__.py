@@ -24,6 +24,52 @@ def _resolve(handler: str):
     return getattr(importlib.import_module(module_name), func_name)
 
 
+class _Stdout:
+    """``sys.stdout`` for the time of one command: failures to write become WirecageErrors.
+
+    Every command writes its output through it, so there is one place that says "standard
+    output is closed" (``wirecage profile list >&-``, where Python has no ``sys.stdout``) or
+    "cannot write to standard output" (``> /dev/full``). A reader that went away
+    (BrokenPipeError) is passed on: ``main`` ends quietly for it. A command that writes
+    nothing (``up``) is unaffected by a closed or full standard output.
+    """
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def _closed(self) -> WirecageError:
+        return WirecageError("standard output is closed: nowhere to write the output")
+
+    def write(self, text: str) -> int:
+        if self.stream is None:
+            raise self._closed()
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _write_error(exc) from None
+
+    def flush(self) -> None:
+        if self.stream is None:
+            return  # nothing was written (write refuses)
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _write_error(exc) from None
+
+    def __getattr__(self, name: str):
+        if self.stream is None:
+            raise AttributeError(name)
+        return getattr(self.stream, name)
+
+
+def _write_error(exc: OSError) -> WirecageError:
+    return WirecageError(f"cannot write to standard output: {exc.strerror or exc}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from wirecage.cli.parser import build_parser, command_word
 
@@ -36,8 +82,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # The verbosity holds for this one command (main may be called again in-process).
     configure_logging(-1 if args.quiet else args.verbose)
+    stdout = sys.stdout
+    sys.stdout = _Stdout(stdout)  # type: ignore[assignment]
     try:
-        return int(_resolve(handler)(args) or 0)
+        status = int(_resolve(handler)(args) or 0)
+        sys.stdout.flush()  # a full disk shows now, while the error can still be reported
+        return status
     except WirecageError as exc:
         if args.debug:
             log.exception("debug traceback")
@@ -54,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`wirecage profile list | head`); nothing left to say.
         return EXIT_FAILURE
     finally:
+        sys.stdout = stdout
         configure_logging(None)
 
 
@@ -72,7 +123,8 @@ def run() -> NoReturn:
         for stream in (sys.stdout, sys.stderr):
             if stream is not None:
                 stream.flush()
-    except BrokenPipeError:
-        # The reader went away (`wirecage profile list | head`), as main() reports it.
+    except OSError:
+        # The reader went away (`wirecage profile list | head`), or the output could not be
+        # written: main() has reported it (the buffer still holds what failed).
         status = status or EXIT_FAILURE
     os._exit(status)

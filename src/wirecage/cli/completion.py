@@ -105,7 +105,9 @@ _wirecage_profiles()
             [[ -f $file ]] || continue
             name=${{file##*/}}
             name=${{name%.*}}
-            [[ $name =~ {name_ere} && -z ${{seen[$name]-}} ]] || continue
+            # corp.conf.conf: "up corp.conf" would read a path, so the store lists no such name.
+            [[ $name =~ {name_ere} && $name != *.conf && $name != *.toml ]] || continue
+            [[ -z ${{seen[$name]-}} ]] || continue
             seen[$name]=1
             printf '%s\n' "$name"
         done
@@ -282,7 +284,8 @@ _wirecage_profiles() {{
   [[ $PREFIX == .* ]] && hidden=D
   for dir in {dirs}; do
     for name in $dir/*.(conf|toml)(N$hidden-.:t:r); do
-      [[ $name =~ '{name_ere}' ]] && names+=($name)
+      # Not corp.conf (of corp.conf.conf): "up corp.conf" would read a path.
+      [[ $name =~ '{name_ere}' && $name != *.(conf|toml) ]] && names+=($name)
     done
   done
   names=(${{(u)names}})
@@ -492,7 +495,7 @@ function __wirecage_profiles
             test -f $file; or continue
             string replace -r -- '^.*/(.+)\.(conf|toml)$' '$1' $file
         end
-    end | string match -r -- '{name_ere}'
+    end | string match -r -- '{name_ere}' | string match -v -r -- '\.(conf|toml)$'
 end
 """
 

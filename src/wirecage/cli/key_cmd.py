@@ -32,8 +32,7 @@ def _warn_if_world_accessible() -> None:
 
 
 def _write_key(b64: str) -> None:
-    if sys.stdout is None:  # started with standard output closed (>&-)
-        raise WirecageError("standard output is closed: nowhere to write the key")
+    # A closed or full standard output is reported by cli.main's stdout (one place for all).
     sys.stdout.write(b64 + "\n")
     sys.stdout.flush()
 

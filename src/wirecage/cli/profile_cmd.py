@@ -59,6 +59,11 @@ def cmd_list(args: argparse.Namespace) -> int:
             "problems": [],
         }
         try:
+            problem = store.name_problem(entry.name)
+            if problem is not None:
+                raise ProfileError(
+                    f"'{entry.name}' cannot be used as a profile name ({problem}); rename the file"
+                )
             profile, _ = store.read_profile_file(entry.path, entry.name)
         except WirecageError as exc:
             # One broken profile must not hide the others.
@@ -113,10 +118,10 @@ def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
 # --- show, check, export ----------------------------------------------------------------------
 
 
-def _load(arg: str):
+def _load(arg: str, *, notice_ignored: bool = False):
     path, name = store.resolve(arg)
     profile, warnings = store.read_profile_file(path, name)
-    store.report(profile, warnings)
+    store.report(profile, warnings, notice_ignored=notice_ignored)
     return profile
 
 
@@ -162,7 +167,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    profile = _load(args.name)  # every problem raises, listed, with exit status 1
+    # Every problem raises, listed, with exit status 1; what a cage ignores is worth a note.
+    profile = _load(args.name, notice_ignored=True)
     count = len(profile.peers)
     print(f"{profile.path}: ok ({count} peer{'s' if count != 1 else ''})")
     return 0
@@ -173,7 +179,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     fmt = args.format or profile.format
     if fmt == profile.format and profile.path is not None:
         # The user's own file, as they wrote it: comments and hooks included.
-        sys.stdout.write(profile.path.read_text(encoding="utf-8-sig"))
+        from wirecage.profiles.validate import decode_text
+
+        data, _ = store.read_profile_bytes(profile.path)
+        sys.stdout.write(decode_text(data, str(profile.path)))
     else:
         sys.stdout.write(store.render(profile, fmt))
     return 0
@@ -189,14 +198,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         if not args.name:
             raise UsageError("importing standard input needs --name NAME")
         source, base_dir, in_fmt = "<stdin>", Path.cwd(), None
-        data = sys.stdin.buffer.read() if sys.stdin is not None else b""  # <&-: empty
+        # <&-: empty
+        data = store.read_limited(sys.stdin.buffer, source) if sys.stdin is not None else b""
     else:
         path = Path(args.file)
         source, base_dir, in_fmt = str(path), path.parent, store.format_of(path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ProfileError(f"cannot read {path}: {exc.strerror or exc}") from None
+        data, _ = store.read_profile_bytes(path)
     name = store.check_name(args.name or Path(args.file).stem)
     text = decode_text(data, source)
     in_fmt = in_fmt or store.sniff_format(text)
@@ -221,6 +228,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         parse_endpoint,
         parse_network,
         parse_public_key,
+        read_key_file,
     )
     from wirecage.wg.keys import PrivateKey
 
@@ -251,6 +259,13 @@ def cmd_new(args: argparse.Namespace) -> int:
     psk_file = (
         Path(args.preshared_key_file).expanduser().absolute() if args.preshared_key_file else None
     )
+    if psk_file is not None:
+        # Checked here, against the option: the generated text would blame a line of its own.
+        # (Its warnings come again when that text is read below.)
+        psk_problems = Problems("command line")
+        read_key_file(psk_file, None, Where(None, "--preshared-key-file"), psk_problems, [])
+        for _, message in psk_problems.items:
+            raise ProfileError(f"--preshared-key-file: {message}")
     profile = Profile(
         interface=Interface(
             private_key=PrivateKey.generate(os.urandom),
@@ -282,8 +297,15 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def _editor() -> list[str]:
-    command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    words = shlex.split(command)
+    variable = next((v for v in ("VISUAL", "EDITOR") if os.environ.get(v)), None)
+    command = os.environ[variable] if variable else "vi"
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:  # an unclosed quote or a lone backslash
+        raise UsageError(
+            f"${variable} is not a command line: {exc}",
+            hint=f"fix the quoting in ${variable}, for example: export {variable}=nano",
+        ) from None
     if not words:
         raise UsageError("$VISUAL/$EDITOR is empty", hint="export EDITOR=nano (or your editor)")
     return words
@@ -293,16 +315,22 @@ def cmd_edit(args: argparse.Namespace) -> int:
     path = store.managed_path(args.name)
     fmt = store.format_of(path)
     assert fmt is not None
-    try:
-        original = path.read_bytes()
-    except OSError as exc:
-        raise ProfileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    original, _ = store.read_profile_bytes(path)
     # A private directory: the copy holds the private key.
-    workdir = Path(tempfile.mkdtemp(prefix="wirecage-edit-"))
+    try:
+        workdir = Path(tempfile.mkdtemp(prefix="wirecage-edit-"))
+    except OSError as exc:
+        raise WirecageError(
+            f"cannot make a directory for the copy to edit: {exc.strerror or exc}",
+            hint=f"check $TMPDIR (now {tempfile.gettempdir()})",
+        ) from None
     try:
         copy = workdir / path.name
-        copy.write_bytes(original)
-        copy.chmod(0o600)
+        try:
+            copy.write_bytes(original)
+            copy.chmod(0o600)
+        except OSError as exc:
+            raise WirecageError(f"cannot write the copy {copy}: {exc.strerror or exc}") from None
         while True:
             command = [*_editor(), str(copy)]
             try:
@@ -316,7 +344,13 @@ def cmd_edit(args: argparse.Namespace) -> int:
                 raise WirecageError(
                     f"the editor exited with status {status}; profile '{args.name}' unchanged"
                 )
-            edited = copy.read_bytes()
+            try:
+                edited = copy.read_bytes()
+            except OSError as exc:  # the editor removed or replaced it
+                raise WirecageError(
+                    f"cannot read the edited copy {copy}: {exc.strerror or exc}; "
+                    f"profile '{args.name}' unchanged"
+                ) from None
             if edited == original:
                 _note(f"no changes to profile '{args.name}'")
                 return 0
@@ -342,7 +376,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
                     f"edit aborted; profile '{args.name}' unchanged", exit_code=EXIT_FAILURE
                 ) from None
             break
-        if path.read_bytes() != original:
+        if store.read_profile_bytes(path)[0] != original:
             raise WirecageError(
                 f"{path} changed while you were editing it; your version was not saved",
                 hint="run 'wirecage profile edit' again",

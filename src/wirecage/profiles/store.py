@@ -20,8 +20,10 @@ imported when a profile is actually parsed.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +39,8 @@ FORMATS = ("conf", "toml")
 SYSTEM_PROFILE_DIRS = (Path("/etc/wirecage/profiles"), Path("/etc/wireguard"))
 NAME_RE = re.compile(r"[A-Za-z0-9_.+=-]{1,64}")
 NAME_RULE = "1-64 letters, digits and _ . - + ="
+# A profile file is read whole; none is anywhere near this (a /dev/zero must not eat memory).
+MAX_PROFILE_BYTES = 1 << 20
 
 
 def user_profile_dir() -> Path:
@@ -59,11 +63,22 @@ def is_valid_name(name: str) -> bool:
     return NAME_RE.fullmatch(name) is not None
 
 
-def check_name(name: str) -> str:
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a profile, or None when it can."""
     if not is_valid_name(name):
+        return f"a name is {NAME_RULE}"
+    if is_path_argument(name):
+        # `wirecage up corp.conf` would read ./corp.conf, never the stored profile.
+        return "a name must not end in .conf or .toml: such an argument is read as a path"
+    return None
+
+
+def check_name(name: str) -> str:
+    problem = name_problem(name)
+    if problem is not None:
         raise ProfileError(
             f"'{name}' is not a valid profile name",
-            hint=f"a name is {NAME_RULE}",
+            hint=problem,
             exit_code=EXIT_USAGE,
         )
     return name
@@ -106,8 +121,18 @@ class StoredProfile:
 
 def _is_profile_file(path: Path) -> bool:
     """A regular file, or a dangling symlink: reading it then fails with a clear error,
-    where skipping it would make the name mean another profile or none."""
-    return path.is_file() or (path.is_symlink() and not path.exists())
+    where skipping it would make the name mean another profile or none. Not one that
+    cannot be looked at (a directory without search permission): as in a listing, skipped."""
+    try:
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                return True  # dangling
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode)
 
 
 def _files_in(directory: Path) -> list[Path]:
@@ -142,7 +167,8 @@ def list_profiles() -> list[StoredProfile]:
 
 def list_names() -> list[str]:
     """The names ``wirecage up NAME`` accepts, sorted, each once (for completion)."""
-    return sorted({p.name for p in list_profiles()})
+    # Not a name ending in .conf (a file corp.conf.conf): `up corp.conf` reads a path.
+    return sorted({p.name for p in list_profiles() if name_problem(p.name) is None})
 
 
 def find_profile(name: str) -> Path:
@@ -191,6 +217,52 @@ def _has_inline_secret(profile: Profile) -> bool:
     return any(p.preshared_key is not None and p.preshared_key_file is None for p in profile.peers)
 
 
+def too_large_error(source: str) -> ProfileError:
+    return ProfileError(
+        f"{source}: too large for a profile (more than {MAX_PROFILE_BYTES // 1024} KiB)",
+        hint="give the profile file itself",
+    )
+
+
+def read_limited(f, source: str) -> bytes:
+    """All of binary stream ``f``, refused beyond MAX_PROFILE_BYTES."""
+    data = f.read(MAX_PROFILE_BYTES + 1)
+    if len(data) > MAX_PROFILE_BYTES:
+        raise too_large_error(source)
+    return data
+
+
+def read_profile_bytes(path: Path) -> tuple[bytes, int]:
+    """The bytes of the profile file ``path`` and its mode.
+
+    Only a regular file: a FIFO would block until someone writes to it (so it is opened
+    without waiting, then refused), a directory or a device is no profile.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ProfileError(
+            f"cannot read {path}: {exc.strerror or exc}",
+            hint="as root, wg-quick's files in /etc/wireguard are readable"
+            if exc.errno == errno.EACCES
+            else None,
+        ) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = "it is a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise ProfileError(
+            f"cannot read {path}: {what}",
+            hint="a profile is a regular file; "
+            "'wirecage profile import - --name NAME' reads standard input",
+        )
+    with open(fd, "rb") as f:
+        try:
+            return read_limited(f, str(path)), mode
+        except OSError as exc:
+            raise ProfileError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
 def read_profile_file(path: Path, name: str | None = None) -> tuple[Profile, list[str]]:
     """Read, parse and validate the profile in ``path``; return it and its warnings."""
     from wirecage.profiles.validate import (
@@ -199,17 +271,7 @@ def read_profile_file(path: Path, name: str | None = None) -> tuple[Profile, lis
         permission_warning,
     )
 
-    try:
-        with open(path, "rb") as f:
-            mode = os.fstat(f.fileno()).st_mode
-            data = f.read()
-    except OSError as exc:
-        raise ProfileError(
-            f"cannot read {path}: {exc.strerror or exc}",
-            hint="as root, wg-quick's files in /etc/wireguard are readable"
-            if exc.errno == 13
-            else None,
-        ) from None
+    data, mode = read_profile_bytes(path)
     text = decode_text(data, str(path))
     fmt = format_of(path) or sniff_format(text)
     profile, warnings = parse_profile(text, fmt, source=str(path), path=path, base_dir=path.parent)
@@ -219,13 +281,18 @@ def read_profile_file(path: Path, name: str | None = None) -> tuple[Profile, lis
     return profile.replace(name=name), warnings
 
 
-def report(profile: Profile, warnings: list[str]) -> None:
-    """Log what the user should know about a profile that loaded."""
+def report(profile: Profile, warnings: list[str], *, notice_ignored: bool = False) -> None:
+    """Log what the user should know about a profile that loaded.
+
+    The keys a cage ignores are logged at info level (``-v``), as ``up`` need not mention
+    them every time; with ``notice_ignored`` (``profile check``) as a note at normal level.
+    """
     for warning in warnings:
         log.warning("warning: %s", warning)
     if profile.ignored:
-        log.info(
-            "%s: ignoring %s (host routing and firewall settings; a cage needs none)",
+        (log.warning if notice_ignored else log.info)(
+            "%s%s: ignoring %s (host routing and firewall settings; a cage needs none)",
+            "note: " if notice_ignored else "",
             profile.path,
             ", ".join(profile.ignored),
         )
@@ -302,6 +369,32 @@ def managed_path(name: str) -> Path:
     )
 
 
+def _os_error_hint(exc: OSError, path: Path) -> str | None:
+    match exc.errno:
+        case errno.EACCES | errno.EPERM:
+            return f"check the owner and permissions of {path.parent}"
+        case errno.ENOTDIR | errno.EEXIST:
+            return f"a file stands where a directory belongs in {path}; move it away"
+        case errno.EISDIR:
+            return f"{path} is a directory; move it away"
+        case errno.ENOSPC | errno.EDQUOT:
+            return "free some space on that file system"
+        case errno.EROFS:
+            return "the file system is mounted read-only"
+    return None
+
+
+@contextlib.contextmanager
+def _os_errors(action: str, path: Path):
+    """An OSError while changing the store becomes a ProfileError naming ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        raise ProfileError(
+            f"cannot {action} {path}: {exc.strerror or exc}", hint=_os_error_hint(exc, path)
+        ) from None
+
+
 def _fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -313,25 +406,33 @@ def _fsync_dir(directory: Path) -> None:
 def _write_temp(directory: Path, name: str, data: bytes) -> Path:
     import tempfile  # only when writing: `wirecage up` reads, and starts faster without it
 
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)  # mkstemp's default, made explicit: profiles hold secrets
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with _os_errors("write a profile in", directory):
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+        try:
+            os.fchmod(fd, 0o600)  # mkstemp's default, made explicit: profiles hold secrets
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
     return Path(tmp)
 
 
-def _exists_error(name: str, path: Path) -> ProfileError:
+def _exists_error(name: str, path: Path, hint: str | None = None) -> ProfileError:
     return ProfileError(
         f"profile '{name}' already exists ({path})",
-        hint="choose another name, or replace it with --force",
+        hint=hint or "choose another name, or replace it with --force",
     )
+
+
+def _make_user_dir() -> Path:
+    directory = user_profile_dir()
+    with _os_errors("create the profile directory", directory):
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return directory
 
 
 def write_profile(name: str, text: str, fmt: str, *, overwrite: bool = False) -> Path:
@@ -344,30 +445,32 @@ def write_profile(name: str, text: str, fmt: str, *, overwrite: bool = False) ->
     check_name(name)
     if fmt not in FORMATS:
         raise ValueError(f"unknown profile format {fmt!r}")
-    directory = user_profile_dir()
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory = _make_user_dir()
     target = directory / f"{name}.{fmt}"
     other = directory / f"{name}.{FORMATS[1 - FORMATS.index(fmt)]}"
     if not overwrite:
         for existing in (target, other):
-            if existing.exists():
+            # lexists: a dangling symlink is a profile too (reading it fails clearly).
+            if os.path.lexists(existing):
                 raise _exists_error(name, existing)
     tmp = _write_temp(directory, name, text.encode("utf-8"))
     try:
-        if overwrite:
-            os.replace(tmp, target)
-        else:
-            try:
-                os.link(tmp, target)  # fails if target appeared meanwhile: never overwrite
-            except FileExistsError:
-                raise _exists_error(name, target) from None
+        with _os_errors("write", target):
+            if overwrite:
+                os.replace(tmp, target)
+            else:
+                try:
+                    os.link(tmp, target)  # fails if target appeared meanwhile: never overwrite
+                except FileExistsError:
+                    raise _exists_error(name, target) from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
     if overwrite:
-        with contextlib.suppress(FileNotFoundError):
+        with _os_errors("remove", other), contextlib.suppress(FileNotFoundError):
             other.unlink()
-    _fsync_dir(directory)
+    with _os_errors("write", target):
+        _fsync_dir(directory)
     return target
 
 
@@ -380,19 +483,22 @@ def replace_profile_file(path: Path, text: str) -> Path:
     real = Path(os.path.realpath(path))
     tmp = _write_temp(real.parent, real.stem, text.encode("utf-8"))
     try:
-        os.replace(tmp, real)
+        with _os_errors("write", real):
+            os.replace(tmp, real)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(real.parent)
+    with _os_errors("write", real):
+        _fsync_dir(real.parent)
     return real
 
 
 def remove_profile(name: str) -> Path:
     path = managed_path(name)
-    path.unlink()
-    _fsync_dir(path.parent)
+    with _os_errors("remove", path):
+        path.unlink()
+        _fsync_dir(path.parent)
     return path
 
 
@@ -400,16 +506,20 @@ def rename_profile(old: str, new: str) -> Path:
     """Give the user's profile ``old`` the name ``new``; never replaces an existing one."""
     source = managed_path(old)
     check_name(new)
+    if new == old:
+        raise ProfileError(f"profile '{old}' is already named '{new}'; nothing to rename")
     target = source.with_name(f"{new}{source.suffix}")
+    hint = f"choose another name, or remove profile '{new}' first"
     for fmt in FORMATS:
         existing = source.with_name(f"{new}.{fmt}")
-        if existing.exists():
-            raise _exists_error(new, existing)
-    try:
-        # The entry itself: a symlinked profile stays a symlink (and a dangling one moves too).
-        os.link(source, target, follow_symlinks=False)
-    except FileExistsError:
-        raise _exists_error(new, target) from None
-    source.unlink()
-    _fsync_dir(source.parent)
+        if os.path.lexists(existing):  # a dangling symlink too
+            raise _exists_error(new, existing, hint)
+    with _os_errors("rename", source):
+        try:
+            # The entry itself: a symlinked profile stays a symlink (and a dangling one too).
+            os.link(source, target, follow_symlinks=False)
+        except FileExistsError:
+            raise _exists_error(new, target, hint) from None
+        source.unlink()
+        _fsync_dir(source.parent)
     return target
