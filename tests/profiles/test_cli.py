@@ -700,23 +700,6 @@ def test_remove_rename_and_edit_failures_are_errors(capsys, dirs, editor, monkey
     assert "Permission denied" in err and str(dirs.user) in err and "Traceback" not in err
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes whatever the permission bits say")
-def test_a_read_only_profile_directory_through_the_cli(capsys, dirs):
-    import_fixture(capsys, "windows.conf", "--name", "work")
-    dirs.user.chmod(0o500)
-    try:
-        for argv in (
-            ["import", str(FIXTURES / "windows.conf"), "--name", "other"],
-            ["import", str(FIXTURES / "windows.conf"), "--name", "work", "--force"],
-            ["remove", "--yes", "work"],
-            ["rename", "work", "job"],
-        ):
-            code, _, err = run(capsys, "profile", *argv)
-            assert code == 1 and "Permission denied" in err and "Traceback" not in err
-    finally:
-        dirs.user.chmod(0o700)
-
-
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
 @pytest.mark.parametrize(
     "argv",
