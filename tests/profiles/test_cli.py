@@ -843,3 +843,26 @@ def test_edit_when_the_copy_cannot_be_made_or_is_gone(capsys, dirs, monkeypatch,
     code, _, err = run(capsys, "profile", "edit", "work")
     assert code == 1 and "cannot make a directory for the copy" in err and "$TMPDIR" in err
     assert (dirs.user / "work.conf").read_bytes() == before
+
+
+def test_import_keeps_what_percent_i_meant_in_a_key_file_path(capsys, dirs, tmp_path, monkeypatch):
+    # wg-quick's %i is the interface, named after the file: wg0.conf's %i.key is wg0.key,
+    # whatever name the profile is stored under. From standard input, the name given.
+    for name in ("wg0", "piped"):
+        (tmp_path / f"{name}.key").write_text(CLIENT_PRIVATE + "\n")
+        (tmp_path / f"{name}.key").chmod(0o600)
+    text = (
+        "[Interface]\nAddress = 10.77.0.2/32\n"
+        f"PostUp = wg set %i private-key {tmp_path}/%i.key\n"
+        f"[Peer]\nPublicKey = {SERVER_PUBLIC}\nEndpoint = 192.0.2.1:51820\nAllowedIPs = 0.0.0.0/0\n"
+    )
+    (tmp_path / "wg0.conf").write_text(text)
+    code, _, err = run(capsys, "profile", "import", str(tmp_path / "wg0.conf"), "--name", "work")
+    assert code == 0, err
+    code, _, err = run(capsys, "profile", "import", "-", "--name", "piped",
+                       stdin=text.encode(), monkeypatch=monkeypatch)  # fmt: skip
+    assert code == 0, err
+    for stored, key_file in (("work", "wg0.key"), ("piped", "piped.key")):
+        code, out, err = run(capsys, "profile", "show", stored, "--json")
+        assert code == 0, err
+        assert json.loads(out)["interface"]["private_key_file"] == str(tmp_path / key_file)

@@ -191,6 +191,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 # --- import, new ------------------------------------------------------------------------------
 
 
+def _key_file_path_names_the_interface(text: str) -> bool:
+    """Whether a key file hook (``PostUp = wg set %i … private-key FILE``) has a %i besides
+    the one of ``wg set %i``, in the file's path."""
+    return any(
+        line.split("=", 1)[0].strip().lower() == "postup"
+        and ("private-key" in line or "preshared-key" in line)
+        and line.count("%i") > 1
+        for line in text.splitlines()
+    )
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from wirecage.profiles.validate import decode_text
 
@@ -208,8 +219,18 @@ def cmd_import(args: argparse.Namespace) -> int:
     text = decode_text(data, source)
     in_fmt = in_fmt or store.sniff_format(text)
     out_fmt = args.format or in_fmt
-    profile, warnings = store.parse_profile(text, in_fmt, source=source, base_dir=base_dir)
-    if out_fmt != in_fmt or store.has_relative_key_files(profile):
+    # %i in a key file path is the interface name: for a file, its own name, as wg-quick
+    # has it; for standard input, the name it is stored under.
+    profile, warnings = store.parse_profile(
+        text, in_fmt, source=source, base_dir=base_dir, name=name if args.file == "-" else None
+    )
+    if (
+        out_fmt != in_fmt
+        or store.has_relative_key_files(profile)
+        or _key_file_path_names_the_interface(text)
+    ):
+        # Stored as written, a relative path would be taken from the profile directory and
+        # a %i would name the stored profile: write the files' absolute paths instead.
         text = store.render(store.absolute_key_files(profile, base_dir), out_fmt)
     # else: the file exactly as its author wrote it (comments, hooks), now validated.
     target = store.write_profile(name, text, out_fmt, overwrite=args.force)

@@ -202,13 +202,17 @@ def parse_profile(
     source: str,
     path: Path | None = None,
     base_dir: Path | None = None,
+    name: str | None = None,
 ) -> tuple[Profile, list[str]]:
-    """Parse and validate ``text`` in format ``fmt``; return the profile and warnings."""
+    """Parse and validate ``text`` in format ``fmt``; return the profile and warnings.
+
+    ``name`` is what ``%i`` stands for in a .conf key file hook (by default the file's
+    name without ``.conf``, as for wg-quick)."""
     if fmt == "conf":
         from wirecage.profiles.conf import read_conf as reader
     else:
         from wirecage.profiles.tomlfmt import read_toml as reader
-    return reader(text, source=source, path=path, base_dir=base_dir)
+    return reader(text, source=source, path=path, base_dir=base_dir, name=name)
 
 
 def _has_inline_secret(profile: Profile) -> bool:
