@@ -866,3 +866,15 @@ def test_import_keeps_what_percent_i_meant_in_a_key_file_path(capsys, dirs, tmp_
         code, out, err = run(capsys, "profile", "show", stored, "--json")
         assert code == 0, err
         assert json.loads(out)["interface"]["private_key_file"] == str(tmp_path / key_file)
+
+
+def test_import_from_stdin_in_a_removed_working_directory(capsys, dirs, tmp_path, monkeypatch):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    text = (FIXTURES / "windows.conf").read_bytes()
+    code, out, err = run(capsys, "profile", "import", "-", "--name", "piped",
+                         stdin=text, monkeypatch=monkeypatch)  # fmt: skip
+    assert code == 0 and "Traceback" not in err, err
+    assert run(capsys, "profile", "check", "piped")[0] == 0

@@ -208,7 +208,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.file == "-":
         if not args.name:
             raise UsageError("importing standard input needs --name NAME")
-        source, base_dir, in_fmt = "<stdin>", Path.cwd(), None
+        try:
+            # Relative key file paths in piped text are taken from here.
+            base_dir: Path | None = Path.cwd()
+        except FileNotFoundError:  # the working directory was removed: no relative paths
+            base_dir = None
+        source, in_fmt = "<stdin>", None
         # <&-: empty
         data = store.read_limited(sys.stdin.buffer, source) if sys.stdin is not None else b""
     else:

@@ -314,7 +314,7 @@ def load_profile(name_or_path: str) -> Profile:
     return profile
 
 
-def absolute_key_files(profile: Profile, base_dir: Path) -> Profile:
+def absolute_key_files(profile: Profile, base_dir: Path | None) -> Profile:
     """The profile with relative key file paths made absolute against ``base_dir``.
 
     A stored copy lives in another directory than the file it came from, where a relative
