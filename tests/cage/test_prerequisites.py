@@ -51,6 +51,22 @@ def test_endpoint_where_nothing_answers_with_wait(net):
     assert "reachable over UDP" in proc.stderr
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-1"])
+def test_a_wait_timeout_that_is_no_positive_number(net, value):
+    profile = net.profile("badwait", endpoint="198.51.100.1:51999")
+    proc = net.run("up", "--wait", "--wait-timeout", value, str(profile), "--", "true")
+    assert proc.returncode == 125
+    assert "--wait-timeout must be a number of seconds more than 0" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_wirecage_started_with_standard_error_closed_still_runs_the_command(net):
+    profile = net.profile("nostderr", endpoint="198.51.100.1:51999")
+    prefix = ("sh", "-c", 'exec "$@" 2>&-', "sh")
+    proc = net.run("up", str(profile), "--", "sh", "-c", "echo ran", prefix=prefix)
+    assert (proc.returncode, proc.stdout) == (0, "ran\n")
+
+
 def test_endpoint_where_nothing_answers_warns_once_the_command_runs(net):
     profile = net.profile("silent2", endpoint="198.51.100.1:51999")
     proc = net.run("up", str(profile), "--", "sleep", "12")

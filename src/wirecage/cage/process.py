@@ -138,8 +138,9 @@ class CageInit:
 def spawn_init(spec: CommandSpec, *, mount_proc: bool = True) -> CageInit:
     """Fork the cage's init. Call after entering the namespaces (CLONE_NEWPID)."""
     go_r, go_w = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # None when wirecage was started with it closed (2>&-)
+            stream.flush()
     pid = os.fork()
     if pid == 0:  # init
         code = EXIT_CAGE_FAILED

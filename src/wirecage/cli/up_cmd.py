@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import math
 from pathlib import Path
 
 from wirecage.errors import EXIT_CAGE_FAILED, UsageError, WirecageError
@@ -99,8 +100,8 @@ def cmd_up(args: argparse.Namespace) -> int:
                 dns = [ipaddress.ip_address(d.strip()) for a in args.dns for d in a.split(",")]
             except ValueError as exc:
                 raise UsageError(f"--dns: {exc}") from None
-        if args.wait_timeout <= 0:
-            raise UsageError("--wait-timeout must be more than 0 seconds")
+        if not 0 < args.wait_timeout < math.inf:  # nan and inf too
+            raise UsageError("--wait-timeout must be a number of seconds more than 0")
         request = UpRequest(
             profile=profile,
             command=list(args.cmd or ()),

@@ -43,6 +43,7 @@ from wirecage.wg.tunnel import Deliver, Dropped, Transmit
 log = get_logger("wirecage.datapath")
 
 TUN_READ_SIZE = 65535
+MAX_SLEEP = 3600.0  # seconds
 
 
 def boottime() -> float:
@@ -141,7 +142,9 @@ class EventLoop:
                     break
                 if self._timers and (deadline is None or self._timers[0][0] < deadline):
                     deadline = self._timers[0][0]
-            timeout = -1.0 if deadline is None else max(0.0, deadline - now)
+            # Capped: epoll takes at most about 24 days, and a far deadline costs one
+            # wake-up an hour.
+            timeout = -1.0 if deadline is None else min(max(0.0, deadline - now), MAX_SLEEP)
             try:
                 events = poll(timeout)
             except InterruptedError:
