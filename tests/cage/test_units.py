@@ -115,6 +115,8 @@ def test_runtime_dir_sweeps_dead_cages(tmp_path):
     first = RuntimeDir.create("work", tmp_path)
     second = RuntimeDir.create("work", tmp_path)
     assert (first.name, second.name) == ("work", "work-2")
+    # The second cage of a name knows it is not alone (up warns: one key, two endpoints).
+    assert (first.running_before, second.running_before) == (False, True)
     first.write_info({"pid": 1})
     assert (first.path / "info.json").stat().st_mode & 0o777 == 0o600
     # A cage killed with SIGKILL leaves its directory, but not its lock.
@@ -299,3 +301,36 @@ def test_event_loop_carries_packets_between_two_tunnels():
             for s in pair:
                 s.close()
     assert not any(t.is_alive() for t in threads)
+
+
+@pytest.mark.parametrize(("ipv6", "expected"), [(False, 1220), (True, 1280)])
+def test_the_automatic_mtu_never_goes_below_what_the_addresses_need(monkeypatch, ipv6, expected):
+    from wirecage.app import endpoints
+
+    monkeypatch.setattr(endpoints, "path_mtu", lambda address: 1300)
+    assert endpoints.choose_mtu(None, [("192.0.2.1", 51820)], ipv6=ipv6) == expected
+    monkeypatch.setattr(endpoints, "path_mtu", lambda address: 1500)
+    assert endpoints.choose_mtu(None, [("192.0.2.1", 51820)], ipv6=ipv6) == 1420
+    assert endpoints.choose_mtu(1300, [("192.0.2.1", 51820)], ipv6=ipv6) == 1300  # the profile's
+
+
+def test_a_timer_far_in_the_future_does_not_overflow_the_poll():
+    rnd = random.Random(3)
+    key = PrivateKey.generate(rnd.randbytes)
+    tunnel = Tunnel(key, [], now=0.0, randbytes=rnd.randbytes, wall_time=lambda: 1.7e9)
+    inside, outside = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    udp = UdpSockets.open([socket.AF_INET])
+    loop = EventLoop(tunnel, inside.fileno(), udp)
+    stop_r, stop_w = os.pipe()
+    try:
+        loop.call_at(loop.clock() + 1e12, lambda: None)  # --wait-timeout 1e12
+        loop.add_reader(stop_r, lambda: loop.stop(7))
+        os.write(stop_w, b"x")  # readable at once: the poll returns, with a capped timeout
+        assert loop.run() == 7
+    finally:
+        loop.close()
+        udp.close()
+        for fd in (stop_r, stop_w):
+            os.close(fd)
+        inside.close()
+        outside.close()

@@ -24,6 +24,9 @@ RESOLVE_RETRY_PAUSES = (0.25, 0.5, 1.0, 2.0, 4.0)
 DEFAULT_MTU = 1420
 # IPv6 (40) + UDP (8) + WireGuard's header and tag (32), as wg-quick counts it.
 WIREGUARD_OVERHEAD = 80
+# The least MTU an interface with an address of the family may have (RFC 8200, RFC 791).
+IPV6_MIN_MTU = 1280
+IPV4_MIN_MTU = 576
 # From <linux/in.h> and <linux/in6.h>; Python's socket module does not export both.
 IP_MTU = 14
 IPV6_MTU = 24
@@ -77,11 +80,28 @@ def path_mtu(address: tuple[str, int]) -> int | None:
             return None
 
 
-def choose_mtu(profile_mtu: int | None, endpoints: Sequence[tuple[str, int]]) -> int:
-    """The profile's MTU, else the smallest path MTU towards the endpoints minus 80."""
+def choose_mtu(
+    profile_mtu: int | None, endpoints: Sequence[tuple[str, int]], *, ipv6: bool = False
+) -> int:
+    """The profile's MTU, else the smallest path MTU towards the endpoints minus 80.
+
+    Never below what the cage's addresses need: IPv6 requires 1280 (the kernel refuses an
+    IPv6 address on a smaller link), IPv4 576. A smaller path fragments the tunnel's
+    datagrams on the host instead, as a profile with that MTU would.
+    """
     if profile_mtu:
         return profile_mtu
     mtus = [m for m in (path_mtu(e) for e in endpoints) if m]
     if not mtus:
         return DEFAULT_MTU
-    return min(mtus) - WIREGUARD_OVERHEAD
+    floor = IPV6_MIN_MTU if ipv6 else IPV4_MIN_MTU
+    mtu = min(mtus) - WIREGUARD_OVERHEAD
+    if mtu < floor:
+        log.warning(
+            "the path towards the endpoints allows an MTU of only %d; using %d, the least "
+            "the cage's addresses need (set MTU in the profile to choose)",
+            mtu,
+            floor,
+        )
+        return floor
+    return mtu

@@ -71,9 +71,11 @@ def _safe_name(name: str) -> str:
 
 
 class RuntimeDir:
-    def __init__(self, path: Path, lock_fd: int):
+    def __init__(self, path: Path, lock_fd: int, *, running_before: bool = False):
         self.path = path
         self._lock_fd = lock_fd
+        # Another live cage of the same name had the directory first (we are NAME-2, ...).
+        self.running_before = running_before
 
     @classmethod
     def create(cls, name: str, base: Path | None = None) -> RuntimeDir:
@@ -92,7 +94,7 @@ class RuntimeDir:
                 continue
             lock_fd = os.open(path / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
-            return cls(path, lock_fd)
+            return cls(path, lock_fd, running_before=n > 1)
         raise CageError(f"too many cages named {stem} in {base}")
 
     @property

@@ -15,6 +15,7 @@ command's own status is wirecage's.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import pwd
 import socket
@@ -201,12 +202,22 @@ class Up:
             raise CageError(
                 f"cannot open the tunnel's UDP socket{f' on port {port}' if port else ''}: "
                 f"{exc.strerror}",
-                hint="another program may use this ListenPort" if port else None,
+                hint=(
+                    None
+                    if not port
+                    else "ports below 1024 need privileges: choose a ListenPort of 1024 or more"
+                    if exc.errno == errno.EACCES
+                    else "another program may use this ListenPort"
+                ),
             ) from None
         stack.callback(udp.close)
         log.info("UDP socket(s) on port(s) %s", sorted(udp.local_ports().values()))
 
-        mtu = choose_mtu(profile.interface.mtu, resolved)
+        mtu = choose_mtu(
+            profile.interface.mtu,
+            resolved,
+            ipv6=any(a.version == 6 for a in profile.interface.addresses),
+        )
         target = decide_target(req.user)
         if target.user_namespace:
             prereq.check_user_namespaces()
@@ -246,6 +257,14 @@ class Up:
         runtime = RuntimeDir.create(self.label)
         stack.callback(runtime.remove)
         log.debug("runtime directory %s", runtime.path)
+        if runtime.running_before:
+            # One private key, two endpoints: the peer sees one peer that roams, and sends
+            # everything to whichever cage spoke last, cutting the other off.
+            log.warning(
+                "another cage of %s is running with the same private key: the peer follows "
+                "whichever cage spoke last, so each may lose its connections",
+                self.label,
+            )
         resolv_conf, nsswitch_conf = self._dns_files(runtime)
         runtime.write_info(
             {
@@ -297,6 +316,11 @@ class Up:
                     start_command()
                     for handle in wait_timer:
                         loop.cancel(handle)
+            elif isinstance(event, HandshakeTimedOut) and req.wait and not init.command_started:
+                # The core gives up after REKEY_ATTEMPT_TIME; --wait may wait longer, and
+                # nothing of the command's is queued yet: start the attempts afresh. The
+                # wait timer reports a peer that never answers.
+                loop.process(tunnel.initiate_handshakes(boottime()))
             elif isinstance(event, HandshakeTimedOut) and event.peer not in completed:
                 for peer, addr in endpoints:
                     if peer.public_key == event.peer and addr is not None:
