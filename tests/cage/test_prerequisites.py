@@ -67,6 +67,20 @@ def test_wirecage_started_with_standard_error_closed_still_runs_the_command(net)
     assert (proc.returncode, proc.stdout) == (0, "ran\n")
 
 
+def test_dns_the_cage_cannot_use_is_warned_of(net):
+    # The peer never answers; the command starts at once and the warnings come before it.
+    inside = net.profile("dnsok", endpoint="198.51.100.1:51999")
+    proc = net.run("up", "--dns", "10.77.0.1", str(inside), "--", "true")
+    assert proc.returncode == 0 and "nameserver" not in proc.stderr, proc.stderr
+    proc = net.run("up", "--dns", "10.88.0.1", str(inside), "--", "true")
+    assert proc.returncode == 0
+    assert "nameserver 10.88.0.1 is outside the AllowedIPs of dnsok" in proc.stderr
+    search_only = net.profile("dnssearch", endpoint="198.51.100.1:51999", dns="corp.example")
+    proc = net.run("up", str(search_only), "--", "true")
+    assert proc.returncode == 0
+    assert "gives search domains (corp.example) but no nameserver" in proc.stderr
+
+
 def test_endpoint_where_nothing_answers_warns_once_the_command_runs(net):
     profile = net.profile("silent2", endpoint="198.51.100.1:51999")
     proc = net.run("up", str(profile), "--", "sleep", "12")

@@ -388,6 +388,27 @@ class Up:
         except OSError:
             host_nsswitch = None
         nsswitch = runtime.write("nsswitch.conf", dns.render_nsswitch_conf(host_nsswitch))
+        allowed = [net for peer in profile.peers for net in peer.allowed_ips]
+        unroutable = [
+            str(ns)
+            for ns in nameservers
+            if not any(ns.version == net.version and ns in net for net in allowed)
+        ]
+        if unroutable:
+            # The cage's only routes are the AllowedIPs: such a nameserver is never reached.
+            log.warning(
+                "nameserver %s is outside the AllowedIPs of %s: the cage has no route to it, "
+                "so names will not resolve through it",
+                ", ".join(unroutable),
+                self.label,
+            )
+        if profile.interface.dns_search and not nameservers:
+            log.warning(
+                "profile %s gives search domains (%s) but no nameserver: the host's "
+                "resolv.conf is kept and the search domains are not used",
+                self.label,
+                ", ".join(profile.interface.dns_search),
+            )
         if nameservers:
             text = dns.render_resolv_conf(nameservers, profile.interface.dns_search, self.label)
             return runtime.write("resolv.conf", text), nsswitch
