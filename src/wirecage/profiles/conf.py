@@ -31,6 +31,7 @@ from pathlib import Path
 from wirecage.errors import ProfileError
 from wirecage.profiles.model import Profile
 from wirecage.profiles.validate import (
+    ASCII_WHITESPACE,
     Draft,
     DraftPeer,
     FieldError,
@@ -84,10 +85,9 @@ AMNEZIA_KEYS = {
 SINGLE = {"privatekey", "listenport", "mtu", "publickey", "presharedkey", "endpoint",
           "persistentkeepalive"}  # fmt: skip
 
-# wg removes these, and only these, inside a line: U+00A0 and the like stay, and make the
-# line an error, as in wg. ("Private\u00a0Key" is not PrivateKey.)
-ASCII_WHITESPACE = " \t\n\r\v\f"
-_WHITESPACE = re.compile("[ \t\n\r\v\f]+")
+# wg removes ASCII_WHITESPACE, and only that, inside a line: U+00A0 and the like stay, and
+# make the line an error, as in wg. ("Private\u00a0Key" is not PrivateKey.)
+_WHITESPACE = re.compile(f"[{re.escape(ASCII_WHITESPACE)}]+")
 # wg-quick word-splits Address and DNS with bash's default IFS, after turning ',' into ' '.
 _WORDS = re.compile("[, \t\n]+")
 # What a .conf file never has and a TOML profile has: an array of tables ([[peer]]), or a
@@ -169,7 +169,7 @@ def read_conf(
                 section = "peer"
             else:
                 problems.add(
-                    Where(lineno, "" if looks_like_key(compact) else printable(compact)),
+                    Where(lineno, "" if looks_like_key(compact) else compact),
                     ("unknown section" if not looks_like_key(compact) else
                      "a section header that looks like a key (not shown)")
                     + " (a file has one [Interface] and any number of [Peer])",
@@ -193,7 +193,7 @@ def read_conf(
                 peer.public_key_where = Where(lineno, started)
             continue
         known = INTERFACE_KEYS if section == "interface" else PEER_KEYS
-        name = INTERFACE_KEYS.get(key) or PEER_KEYS.get(key) or printable(key_text)
+        name = INTERFACE_KEYS.get(key) or PEER_KEYS.get(key) or key_text
         where = Where(lineno, name)
 
         if key in AMNEZIA_KEYS:

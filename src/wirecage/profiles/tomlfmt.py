@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 from wirecage.errors import ProfileError
 from wirecage.profiles.model import Profile
 from wirecage.profiles.validate import (
+    ASCII_WHITESPACE,
     Draft,
     DraftPeer,
     Problems,
@@ -55,8 +56,6 @@ from wirecage.profiles.validate import (
 )
 
 T = TypeVar("T")
-
-ASCII_WHITESPACE = " \t\n\r\v\f"
 
 INTERFACE_KEYS = ("private_key", "private_key_file", "address", "dns", "mtu", "listen_port")
 PEER_KEYS = (
@@ -292,7 +291,7 @@ def _unknown_key(
             "unknown key (its name looks like a key, so it is not shown)",
         )
     else:
-        problems.add(Where(w.line, printable(w.key)), "unknown key" + _did_you_mean(key, known))
+        problems.add(w, "unknown key" + _did_you_mean(key, known))
 
 
 def _did_you_mean(key: str, known: tuple[str, ...]) -> str:

@@ -52,6 +52,10 @@ class FieldError(ValueError):
 _KEY_LIKE = re.compile(r"[A-Za-z0-9+/]{24,}")
 
 
+# What wg and wg-quick take for whitespace: not U+00A0 and the other Unicode spaces.
+ASCII_WHITESPACE = " \t\n\r\v\f"
+
+
 def looks_like_key(text: str) -> bool:
     return _KEY_LIKE.search(text) is not None
 
