@@ -265,7 +265,8 @@ class Up:
                 "whichever cage spoke last, so each may lose its connections",
                 self.label,
             )
-        resolv_conf, nsswitch_conf = self._dns_files(runtime)
+        allowed = [net for peer in profile.peers for net in peer.allowed_ips]
+        resolv_conf, nsswitch_conf = self._dns_files(runtime, allowed)
         runtime.write_info(
             {
                 "pid": os.getpid(),
@@ -275,7 +276,6 @@ class Up:
             }
         )
 
-        allowed = [net for peer in profile.peers for net in peer.allowed_ips]
         plan = NetworkPlan(TUN_NAME, mtu, profile.interface.addresses, routes_for(allowed))
         argv = list(req.command) or default_command(target)
         spec = CommandSpec(
@@ -380,7 +380,7 @@ class Up:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _dns_files(self, runtime: RuntimeDir) -> tuple[str | None, str]:
+    def _dns_files(self, runtime: RuntimeDir, allowed: list) -> tuple[str | None, str]:
         profile, req = self.profile, self.request
         nameservers = list(req.dns) if req.dns else list(profile.interface.dns)
         try:
@@ -388,7 +388,6 @@ class Up:
         except OSError:
             host_nsswitch = None
         nsswitch = runtime.write("nsswitch.conf", dns.render_nsswitch_conf(host_nsswitch))
-        allowed = [net for peer in profile.peers for net in peer.allowed_ips]
         unroutable = [
             str(ns)
             for ns in nameservers
